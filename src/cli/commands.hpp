@@ -1,0 +1,31 @@
+// The enclaver CLI's subcommands, as functions of typed options returning
+// the process exit code. main.cpp wires them to CLI11; nothing here reads the
+// environment.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace enclaver::cli {
+
+// Exit codes shared by every subcommand.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitInvalid = 1;  // the input (manifest, file) is invalid
+inline constexpr int kExitUsage = 2;    // the command line is wrong
+inline constexpr int kExitDenied = 3;   // policy check: at least one destination denied
+
+struct ManifestCheckOptions {
+  std::string file;  // "-" = stdin
+  bool json = false;
+};
+int manifest_check(const ManifestCheckOptions& options, std::ostream& out, std::ostream& err);
+
+struct PolicyCheckOptions {
+  std::string manifest;
+  std::vector<std::string> destinations;  // HOST[:PORT], [IPv6][:PORT]
+  bool json = false;
+};
+int policy_check(const PolicyCheckOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace enclaver::cli

@@ -48,6 +48,49 @@ std::optional<std::size_t> first_control_byte(std::string_view text) {
   return std::nullopt;
 }
 
+struct DocumentScan {
+  std::size_t documents = 0;
+  std::size_t second_document_line = 0;
+  std::size_t first_content_line = 0;  // 0: nothing but blanks, comments and markers
+};
+
+// Counts documents by their markers: a line starting with "---" followed by
+// a blank or the end of the line always starts a document (YAML 1.2 §9.1),
+// and content before the first marker is a bare document.
+DocumentScan scan_documents(std::string_view text) {
+  DocumentScan scan;
+  bool content_in_current = false;
+  bool marker_seen = false;
+  std::size_t line_no = 0;
+  for (std::size_t pos = 0; pos <= text.size();) {
+    const std::size_t end = std::min(text.find('\n', pos), text.size());
+    std::string_view line = text.substr(pos, end - pos);
+    if (line.ends_with("\r")) line.remove_suffix(1);
+    ++line_no;
+    pos = end + 1;
+    const bool marker = line.starts_with("---") && (line.size() == 3 || line[3] == ' ' || line[3] == '\t');
+    if (marker) {
+      if (marker_seen || content_in_current) {
+        ++scan.documents;
+        if (scan.documents == 1) scan.second_document_line = line_no;
+      }
+      marker_seen = true;
+      const std::size_t rest = line.find_first_not_of(" \t", 3);
+      content_in_current = rest != std::string_view::npos && line[rest] != '#';
+      if (content_in_current && scan.first_content_line == 0) scan.first_content_line = line_no;
+      continue;
+    }
+    const std::size_t first = line.find_first_not_of(" \t");
+    const bool blank = first == std::string_view::npos || line[first] == '#';
+    const bool directive_or_end = line.starts_with("%") || line.starts_with("...");
+    if (blank || directive_or_end) continue;
+    content_in_current = true;
+    if (scan.first_content_line == 0) scan.first_content_line = line_no;
+  }
+  if (marker_seen || content_in_current) ++scan.documents;
+  return scan;
+}
+
 }  // namespace
 
 LoadResult load_manifest_file(const std::string& path) {
@@ -86,26 +129,32 @@ LoadResult load_manifest_text(std::string_view text, const std::string& file, co
                                                      " is not allowed in YAML; remove it"});
   }
 
-  std::vector<YAML::Node> documents;
+  // One document only. yaml-cpp's LoadAll loops forever on some malformed
+  // input (",(" is read as endless empty documents), so documents are
+  // counted from their markers and only the first is parsed.
+  const DocumentScan scan = scan_documents(text);
+  if (scan.documents > 1)
+    return failed({file, scan.second_document_line, 1, "",
+                   "expected one YAML document, found " + std::to_string(scan.documents) + " (separated by ---)"});
+  YAML::Node root;
   try {
-    documents = YAML::LoadAll(std::string(text));
+    root = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     const bool known = !e.mark.is_null();
     return failed({file, known ? static_cast<std::size_t>(e.mark.line) + 1 : 0,
                    known ? static_cast<std::size_t>(e.mark.column) + 1 : 0, "", "YAML syntax error: " + e.msg});
   }
-  if (documents.empty() || (documents.size() == 1 && documents[0].IsNull()))
+  if (root.IsNull() && scan.first_content_line == 0)
     return failed({file, 1, 1, "", "the manifest is empty; expected a mapping with at least `version: v1`, `name`, `target` and `sources.app`"});
-  if (documents.size() > 1)
-    return failed({file, static_cast<std::size_t>(documents[1].Mark().line) + 1, 1, "",
-                   "expected one YAML document, found " + std::to_string(documents.size()) + " (separated by ---)"});
+  if (root.IsNull())  // text that yaml-cpp silently read as nothing
+    return failed({file, scan.first_content_line, 1, "", "YAML syntax error: this is not a YAML value; expected a mapping"});
 
   LoadResult result;
   Manifest manifest;
   manifest.base_dir = base_dir;
   YamlReader reader(file, result.diagnostics);
   detail::PortPlan ports;
-  detail::read_manifest(reader, documents[0], manifest, ports);
+  detail::read_manifest(reader, root, manifest, ports);
   detail::check_port_collisions(reader, ports);
 
   auto& d = result.diagnostics;

@@ -52,6 +52,17 @@ TEST(YamlEdges, SeveralDocuments) {
               ElementsAre(HasSubstr("expected one YAML document, found 2")));
 }
 
+TEST(YamlEdges, DocumentMarkers) {
+  EXPECT_EQ(valid("---\n" + kMinimal + "...\n").name, "app");
+  EXPECT_EQ(valid("%YAML 1.2\n---\n" + kMinimal).name, "app");
+  EXPECT_THAT(errors("---\n" + kMinimal + "---\n" + kMinimal), ElementsAre("enclaver.yaml:7:1: expected one YAML document, found 2 (separated by ---)"));
+}
+
+TEST(YamlEdges, GarbageThatYamlCppReadsAsNothing) {
+  // yaml-cpp's LoadAll loops forever on this (found by the fuzzer).
+  EXPECT_THAT(errors(",(\n"), ElementsAre("enclaver.yaml:1:1: YAML syntax error: this is not a YAML value; expected a mapping"));
+}
+
 TEST(YamlEdges, DuplicateKeysAreErrors) {
   EXPECT_THAT(errors(kMinimal + "name: other\n"),
               ElementsAre("enclaver.yaml:6:1: name: duplicate key \"name\"; each field may appear only once"));

@@ -36,11 +36,21 @@ int policy_check(const PolicyCheckOptions& options, std::ostream& out, std::ostr
     policy::Verdict v = policy->enabled() ? policy->check(dest->host, dest->port)
                                           : policy::Verdict{false, "egress is off (no egress.allow rules)"};
     any_denied = any_denied || !v.allowed;
+    // Show what the host normalises to (case, trailing dot, IDN), since
+    // that is what the patterns are matched against.
+    const auto normalized = policy::normalize_host(dest->host);
+    const std::string as = normalized ? normalized->to_string() : "";
     if (options.json) {
-      results.push_back({{"destination", text}, {"host", dest->host}, {"port", dest->port},
-                         {"allowed", v.allowed}, {"reason", v.reason}});
+      nlohmann::ordered_json r = {{"destination", text}, {"host", dest->host}, {"port", dest->port}};
+      if (normalized) r["normalized_host"] = as;
+      r["allowed"] = v.allowed;
+      r["reason"] = v.reason;
+      results.push_back(r);
     } else {
-      out << dest->host << ":" << dest->port << "  " << (v.allowed ? "allowed" : "denied") << "  (" << v.reason << ")\n";
+      out << dest->host << ":" << dest->port;
+      const std::string bare = dest->host.starts_with("[") ? dest->host.substr(1, dest->host.size() - 2) : dest->host;
+      if (normalized && as != bare) out << " (as " << as << ")";
+      out << "  " << (v.allowed ? "allowed" : "denied") << "  (" << v.reason << ")\n";
     }
   }
   if (options.json) out << results.dump(2) << "\n";

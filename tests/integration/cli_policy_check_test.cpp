@@ -30,14 +30,31 @@ TEST(PolicyCheckCli, DeniedDestinationsSayWhyAndExitThree) {
   EXPECT_THAT(r.out, HasSubstr("evil.amazonaws.com:443  denied  (denied by egress.deny[0] \"evil.amazonaws.com\")"));
   EXPECT_THAT(r.out, HasSubstr("amazonaws.com:443  denied  (no allow rule matches)"));
   EXPECT_THAT(r.out, HasSubstr("0x7f.1:443  denied  (invalid host"));
-  EXPECT_THAT(r.out, HasSubstr("[::ffff:127.0.0.1]:443  denied"));
+  EXPECT_THAT(r.out, HasSubstr("[::ffff:127.0.0.1]:443 (as 127.0.0.1)  denied"));
   EXPECT_THAT(r.out, HasSubstr("api.example.com:443  allowed"));
 }
 
-TEST(PolicyCheckCli, EgressOffDeniesEverything) {
+TEST(PolicyCheckCli, ShowsTheNormalisedHost) {
+  auto r = policy_check({"API.Example.COM.:80", "xn--bcher-kva.example"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_THAT(r.out, HasSubstr("API.Example.COM.:80 (as api.example.com)  allowed"));
+  EXPECT_THAT(r.out, HasSubstr("xn--bcher-kva.example:443  denied  (no allow rule matches)"));
+  auto j = nlohmann::json::parse(policy_check({"--json", "b\xc3\xbc" "cher.example"}).out);
+  EXPECT_EQ(j[0]["normalized_host"], "xn--bcher-kva.example");
+}
+
+TEST(PolicyCheckCli, BrokenManifestIsReportedNotChecked) {
   auto r = policy_check({"example.com"}, fixture("manifest/broken.yaml"));
-  EXPECT_EQ(r.exit_code, 1);  // broken manifest: reported, nothing checked
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
   EXPECT_THAT(r.err, HasSubstr("ingres: unknown field"));
+}
+
+TEST(PolicyCheckCli, EgressOffDeniesEverything) {
+  auto r = policy_check({"example.com"}, fixture("manifest/egress-off.yaml"));
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_THAT(r.out, HasSubstr("note: egress is off (no egress.allow rules)"));
+  EXPECT_THAT(r.out, HasSubstr("example.com:443  denied  (egress is off (no egress.allow rules))"));
 }
 
 TEST(PolicyCheckCli, JsonVerdicts) {

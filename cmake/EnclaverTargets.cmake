@@ -41,7 +41,8 @@ function(enclaver_unit_test name)
     ENCLAVER_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     ENCLAVER_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared")
   include(GoogleTest)
-  gtest_discover_tests(${name} PROPERTIES LABELS unit DISCOVERY_TIMEOUT 60)
+  # NO_PRETTY_VALUES: parameterised tests are named by index, stable across builds.
+  gtest_discover_tests(${name} NO_PRETTY_VALUES PROPERTIES LABELS unit DISCOVERY_TIMEOUT 60)
 endfunction()
 
 # enclaver_fuzz_target(NAME SOURCE DEPS ...): a libFuzzer binary (clang only).

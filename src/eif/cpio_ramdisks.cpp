@@ -1,0 +1,128 @@
+// The bootstrap and customer ramdisks (see ramdisk.hpp for the contract).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <stdexcept>
+#include <system_error>
+
+#include "common/text.hpp"
+#include "eif/ramdisk.hpp"
+
+namespace enclaver::eif {
+namespace {
+
+namespace fs = std::filesystem;
+using cpio::Header;
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+Header make(std::string name, std::uint32_t mode, std::uint32_t mtime) {
+  Header h;
+  h.name = std::move(name);
+  h.mode = mode;
+  h.mtime = mtime;
+  return h;  // uid/gid 0
+}
+
+void add_blob(cpio::Writer& w, const std::string& name, const fs::path& path, std::uint32_t mtime) {
+  const std::string shown = text::quote(path.string(), 200);
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) throw std::system_error(errno, std::generic_category(), "bootstrap ramdisk: cannot open " + shown);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0)
+    throw std::system_error(errno, std::generic_category(), "bootstrap ramdisk: cannot stat " + shown);
+  if (!S_ISREG(st.st_mode)) throw std::runtime_error("bootstrap ramdisk: " + shown + " is not a regular file");
+  if (static_cast<std::uint64_t>(st.st_size) > 0xffffffffu)
+    throw std::runtime_error("bootstrap ramdisk: " + shown + " is 4 GiB or larger");
+  Header h = make(name, cpio::kRegular | 0755, mtime);
+  h.filesize = static_cast<std::uint32_t>(st.st_size);
+  w.add_file(std::move(h), fd.get());
+}
+
+std::string lines(const std::vector<std::string>& items, const char* what, bool env) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const std::string& s = items[i];
+    const std::string where = std::string(what) + " element " + std::to_string(i) + " " + text::quote(s);
+    if (s.find('\n') != std::string::npos)
+      throw std::invalid_argument(where + " contains a newline; the enclave init reads one element per line");
+    if (s.find('\0') != std::string::npos) throw std::invalid_argument(where + " contains NUL");
+    if (env) {
+      const std::size_t eq = s.find('=');
+      if (eq == std::string::npos || eq == 0) throw std::invalid_argument(where + " is not KEY=VALUE");
+    }
+    out += s;
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace
+
+RamdiskSummary write_bootstrap_ramdisk(const fs::path& init, const fs::path& nsm_ko, ByteSink& sink) {
+  cpio::Writer w(sink);
+  w.add(make("dev", cpio::kDirectory | 0755, kLinuxkitMtime));
+  add_blob(w, "init", init, kLinuxkitMtime);
+  if (!nsm_ko.empty()) add_blob(w, "nsm.ko", nsm_ko, kLinuxkitMtime);
+  w.finish();
+  RamdiskSummary s;
+  s.entries = w.entries_written();
+  s.bytes = w.bytes_written();
+  return s;
+}
+
+RamdiskSummary write_customer_ramdisk(const fs::path& rootfs_dir, const std::vector<std::string>& cmd,
+                                      const std::vector<std::string>& env, const CustomerRamdiskOptions& options,
+                                      ByteSink& sink) {
+  // Validate before anything reaches the sink.
+  const std::string cmd_text = lines(cmd, "cmd", false);
+  const std::string env_text = lines(env, "env", true);
+
+  cpio::Tree tree = cpio::scan_tree(rootfs_dir);
+  RamdiskSummary s;
+  for (const char* name : kRootfsMountPoints) {
+    const auto it = std::find_if(tree.entries.begin(), tree.entries.end(),
+                                 [&](const cpio::TreeEntry& e) { return e.path == name; });
+    if (it != tree.entries.end()) {
+      if ((it->mode & cpio::kTypeMask) == cpio::kDirectory) continue;
+      s.notes.push_back(std::string("rootfs/") + name +
+                        " is not a directory in the image; replaced by one (the init mounts on it)");
+      tree.entries.erase(it);  // not a directory, so nothing lies below it
+    }
+    cpio::TreeEntry dir;
+    dir.path = name;
+    dir.mode = cpio::kDirectory | 0755;
+    tree.entries.push_back(std::move(dir));
+  }
+  std::sort(tree.entries.begin(), tree.entries.end(),
+            [](const cpio::TreeEntry& a, const cpio::TreeEntry& b) { return a.path < b.path; });
+
+  cpio::Writer w(sink);
+  w.add(make("rootfs", cpio::kDirectory | 0755, options.mtime));
+  cpio::write_tree(w, tree, {.prefix = "rootfs", .mtime = options.mtime});
+  w.add(make("cmd", cpio::kRegular | 0644, options.mtime), std::string_view(cmd_text));
+  w.add(make("env", cpio::kRegular | 0644, options.mtime), std::string_view(env_text));
+  w.finish();
+
+  s.entries = w.entries_written();
+  s.bytes = w.bytes_written();
+  s.skipped = std::move(tree.skipped);
+  return s;
+}
+
+}  // namespace enclaver::eif

@@ -3,7 +3,9 @@
 // environment.
 #pragma once
 
+#include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,5 +29,24 @@ struct PolicyCheckOptions {
   bool json = false;
 };
 int policy_check(const PolicyCheckOptions& options, std::ostream& out, std::ostream& err);
+
+struct EifBuildOptions {
+  std::string blobs;                   // empty: nitro-cli's blobs directory if present
+  std::string rootfs;                  // directory or tar archive
+  std::vector<std::string> cmd;        // argv of the enclave's program
+  std::vector<std::string> env;        // KEY=VALUE
+  std::string sign_cert, sign_key;     // both or neither
+  std::string name = "app", version = "latest";
+  std::string output;
+  std::optional<std::int64_t> source_date_epoch;  // from SOURCE_DATE_EPOCH, read by main
+  bool json = false;
+};
+int eif_build(const EifBuildOptions& options, std::ostream& out, std::ostream& err);
+
+struct DescribeEifOptions {
+  std::string file;
+  bool json = false;  // nitro-cli describe-eif's JSON
+};
+int describe_eif(const DescribeEifOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace enclaver::cli

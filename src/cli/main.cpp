@@ -1,4 +1,8 @@
 // enclaver: the command-line front end. A thin main over src/cli/commands.hpp.
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+#include <vector>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -27,13 +31,59 @@ int main(int argc, char** argv) {
       ->required();
   pcheck_cmd->add_flag("--json", pcheck.json, "print the verdicts as JSON");
 
+  auto* eif = app.add_subcommand("eif", "Low-level EIF tools")->require_subcommand(1);
+  EifBuildOptions build;
+  auto* build_cmd = eif->add_subcommand(
+      "build", "Build an EIF from a blobs directory and a root filesystem: enclaver eif build --rootfs DIR -o app.eif -- CMD ARGS...");
+  build_cmd->add_option("--blobs", build.blobs, "blobs directory (bzImage, bzImage.config, cmdline, init, nsm.ko); default: nitro-cli's");
+  build_cmd->add_option("--rootfs", build.rootfs, "the application's root filesystem: a directory or a tar archive")->required();
+  build_cmd->add_option("--env", build.env, "KEY=VALUE for the enclave program's environment (repeatable)");
+  build_cmd->add_option("--sign-cert", build.sign_cert, "PEM certificate that signs the EIF (PCR8)");
+  build_cmd->add_option("--sign-key", build.sign_key, "PEM private key matching --sign-cert");
+  build_cmd->add_option("--name", build.name, "image name for the metadata")->capture_default_str();
+  build_cmd->add_option("--version", build.version, "image version for the metadata")->capture_default_str();
+  build_cmd->add_option("-o,--output", build.output, "the EIF file to write")->required();
+  build_cmd->add_flag("--json", build.json, "print the measurements as JSON");
+  build_cmd->add_option("CMD", build.cmd, "the program the init runs, with its arguments (after --)");
+
+  DescribeEifOptions describe;
+  auto* describe_cmd = app.add_subcommand("describe-eif", "Print an EIF's version, PCRs, signature and metadata");
+  describe_cmd->add_option("FILE", describe.file, "the EIF")->required();
+  describe_cmd->add_flag("--json", describe.json, "print what nitro-cli describe-eif prints");
+
+  // Everything after the first "--" is the enclave program's argv, options
+  // included (CLI11 would still read "--x" there as an option of ours).
+  std::vector<std::string> args(argv + 1, argv + argc), trailing;
+  if (auto dash = std::find(args.begin(), args.end(), "--"); dash != args.end()) {
+    trailing.assign(dash + 1, args.end());
+    args.erase(dash, args.end());
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 takes a vector in reverse order
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }
   if (*check_cmd) return manifest_check(check, std::cout, std::cerr);
   if (*pcheck_cmd) return policy_check(pcheck, std::cout, std::cerr);
+  if (*build_cmd) {
+    build.cmd.insert(build.cmd.end(), trailing.begin(), trailing.end());
+    if (build.cmd.empty()) {
+      std::cerr << "enclaver eif build: give the program to run after --, e.g. -- /sbin/odyn\n";
+      return kExitUsage;
+    }
+    if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) {
+      char* end = nullptr;
+      const long long value = std::strtoll(epoch, &end, 10);
+      if (*end != '\0' || value < 0 || value > 0xFFFFFFFFll) {
+        std::cerr << "enclaver: SOURCE_DATE_EPOCH must be seconds since 1970 (0..4294967295), got " << epoch << "\n";
+        return kExitUsage;
+      }
+      build.source_date_epoch = value;
+    }
+    return eif_build(build, std::cout, std::cerr);
+  }
+  if (*describe_cmd) return describe_eif(describe, std::cout, std::cerr);
   return kExitUsage;
 }

@@ -1,0 +1,103 @@
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <ostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "eif/eif_build.hpp"
+#include "eif/eif_reader.hpp"
+
+namespace enclaver::cli {
+namespace fs = std::filesystem;
+namespace {
+
+// A temporary directory removed on every exit path.
+class TempDir {
+ public:
+  explicit TempDir(const fs::path& near) {
+    std::string pattern = (near / ".enclaver-rootfs-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) throw std::runtime_error("cannot create a temporary directory in " + near.string());
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+}  // namespace
+
+int eif_build(const EifBuildOptions& o, std::ostream& out, std::ostream& err) {
+  fs::path blobs_dir = o.blobs;
+  if (blobs_dir.empty()) {
+    auto found = eif::default_blobs_dir();
+    if (!found) {
+      err << "enclaver eif build: no blobs directory: pass --blobs DIR (scripts/blobs DIR makes one), "
+             "or install nitro-cli (" << eif::kNitroCliBlobsDir << ")\n";
+      return kExitUsage;
+    }
+    blobs_dir = *found;
+  }
+  auto blobs = eif::load_blobs(blobs_dir);
+  if (!blobs) {
+    err << "enclaver eif build: " << blobs.error().message << "\n";
+    return kExitInvalid;
+  }
+  if (o.sign_cert.empty() != o.sign_key.empty()) {
+    err << "enclaver eif build: --sign-cert and --sign-key go together: give both or neither\n";
+    return kExitUsage;
+  }
+  if (!o.sign_cert.empty()) {
+    err << "enclaver eif build: signing is not available in this build yet\n";
+    return kExitUsage;
+  }
+  try {
+    eif::BuildRequest request;
+    request.blobs = *blobs;
+    request.cmd = o.cmd;
+    request.env = o.env;
+    request.image_name = o.name;
+    request.image_version = o.version;
+    request.build_time = o.source_date_epoch;
+    request.output = o.output;
+    std::optional<TempDir> extracted;
+    std::error_code ec;
+    if (fs::is_directory(o.rootfs, ec)) {
+      request.rootfs = o.rootfs;
+    } else if (fs::is_regular_file(o.rootfs, ec)) {
+      extracted.emplace(fs::absolute(o.output).parent_path());
+      eif::extract_rootfs_tar(o.rootfs, extracted->path());
+      request.rootfs = extracted->path();
+    } else {
+      err << "enclaver eif build: --rootfs " << o.rootfs << " is neither a directory nor a tar archive\n";
+      return kExitUsage;
+    }
+    const auto result = eif::build_eif(request);
+    for (const auto& note : result.notes) err << "note: " << note << "\n";
+    const auto& m = result.summary.measurements;
+    if (o.json) {
+      nlohmann::ordered_json j;
+      j["Measurements"] = eif::measurements_json(m);
+      j["File"] = o.output;
+      j["Size"] = result.summary.file_size;
+      out << j.dump(2) << "\n";
+    } else {
+      out << "wrote " << o.output << " (" << result.summary.file_size << " bytes)\n"
+          << "PCR0 " << eif::to_hex(m.pcr0) << "\nPCR1 " << eif::to_hex(m.pcr1) << "\nPCR2 " << eif::to_hex(m.pcr2) << "\n";
+      if (m.pcr8) out << "PCR8 " << eif::to_hex(*m.pcr8) << "\n";
+    }
+    return kExitOk;
+  } catch (const std::exception& e) {
+    err << "enclaver eif build: " << e.what() << "\n";
+    return kExitInvalid;
+  }
+}
+
+}  // namespace enclaver::cli

@@ -1,5 +1,6 @@
 #include "eif/blobs.hpp"
 
+#include <algorithm>
 #include <system_error>
 
 #include "eif/eif_writer.hpp"
@@ -25,6 +26,11 @@ Result<Blobs> load_blobs(const fs::path& dir) {
                       "(scripts/blobs DIR makes one)");
   if (fs::is_regular_file(dir / "bzImage.config", ec)) b.kernel_config = dir / "bzImage.config";
   if (fs::is_regular_file(dir / "nsm.ko", ec)) b.nsm_ko = dir / "nsm.ko";
+  if (fs::is_directory(dir / "modules", ec)) {
+    for (const auto& e : fs::directory_iterator(dir / "modules"))
+      if (e.is_regular_file() && e.path().extension() == ".ko") b.modules.push_back(e.path());
+    std::sort(b.modules.begin(), b.modules.end());
+  }
   auto cmdline = read_cmdline_file(dir / "cmdline");
   if (!cmdline) return cmdline.error();
   b.cmdline = *cmdline;

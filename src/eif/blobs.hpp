@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/result.hpp"
 
@@ -20,11 +21,12 @@ struct Blobs {
   std::filesystem::path kernel_config;  // bzImage.config; may be absent (metadata says "Unknown")
   std::filesystem::path init;
   std::optional<std::filesystem::path> nsm_ko;  // absent when the kernel has the NSM driver built in
+  std::vector<std::filesystem::path> modules;   // modules/*.ko, sorted by name (Debian kernels: vsock)
   std::string cmdline;                          // trimmed as nitro-cli trims it
 };
 
-// Checks `dir` holds bzImage, cmdline and init (and notes bzImage.config and
-// nsm.ko when present). The error names what is missing and how to get it.
+// Checks `dir` holds bzImage, cmdline and init (and notes bzImage.config,
+// nsm.ko and modules/*.ko when present). The error names what is missing and how to get it.
 Result<Blobs> load_blobs(const std::filesystem::path& dir);
 
 // The directory to use when the user gave none: nitro-cli's, when it exists.

@@ -39,7 +39,8 @@ Header make(std::string name, std::uint32_t mode, std::uint32_t mtime) {
   return h;  // uid/gid 0
 }
 
-void add_blob(cpio::Writer& w, const std::string& name, const fs::path& path, std::uint32_t mtime) {
+void add_blob(cpio::Writer& w, const std::string& name, const fs::path& path, std::uint32_t mtime,
+              std::uint32_t perms = 0755) {
   const std::string shown = text::quote(path.string(), 200);
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) throw std::system_error(errno, std::generic_category(), "bootstrap ramdisk: cannot open " + shown);
@@ -49,7 +50,7 @@ void add_blob(cpio::Writer& w, const std::string& name, const fs::path& path, st
   if (!S_ISREG(st.st_mode)) throw std::runtime_error("bootstrap ramdisk: " + shown + " is not a regular file");
   if (static_cast<std::uint64_t>(st.st_size) > 0xffffffffu)
     throw std::runtime_error("bootstrap ramdisk: " + shown + " is 4 GiB or larger");
-  Header h = make(name, cpio::kRegular | 0755, mtime);
+  Header h = make(name, cpio::kRegular | perms, mtime);
   h.filesize = static_cast<std::uint32_t>(st.st_size);
   w.add_file(std::move(h), fd.get());
 }
@@ -74,11 +75,16 @@ std::string lines(const std::vector<std::string>& items, const char* what, bool 
 
 }  // namespace
 
-RamdiskSummary write_bootstrap_ramdisk(const fs::path& init, const fs::path& nsm_ko, ByteSink& sink) {
+RamdiskSummary write_bootstrap_ramdisk(const fs::path& init, const fs::path& nsm_ko, ByteSink& sink,
+                                       const std::vector<fs::path>& modules) {
   cpio::Writer w(sink);
   w.add(make("dev", cpio::kDirectory | 0755, kLinuxkitMtime));
   add_blob(w, "init", init, kLinuxkitMtime);
   if (!nsm_ko.empty()) add_blob(w, "nsm.ko", nsm_ko, kLinuxkitMtime);
+  if (!modules.empty()) {
+    w.add(make("modules", cpio::kDirectory | 0755, kLinuxkitMtime));
+    for (const auto& module : modules) add_blob(w, "modules/" + module.filename().string(), module, kLinuxkitMtime, 0644);
+  }
   w.finish();
   RamdiskSummary s;
   s.entries = w.entries_written();

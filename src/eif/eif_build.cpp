@@ -40,7 +40,7 @@ BuildResult build_eif(const BuildRequest& r) {
   contents.cmdline = blobs.cmdline;
   contents.metadata = *metadata;
   contents.ramdisks.push_back(SectionSource::from_producer(
-      [&](ByteSink& sink) { write_bootstrap_ramdisk(blobs.init, blobs.nsm_ko.value_or(""), sink); },
+      [&](ByteSink& sink) { write_bootstrap_ramdisk(blobs.init, blobs.nsm_ko.value_or(""), sink, blobs.modules); },
       "ramdisk 0 (bootstrap)"));
   contents.ramdisks.push_back(SectionSource::from_producer(
       [&](ByteSink& sink) {

@@ -36,8 +36,13 @@ struct RamdiskSummary {
 // An empty `nsm_ko` path means the blob set has no module (a kernel with the
 // NSM driver built in): the `nsm.ko` entry is then omitted, which the init
 // accepts (it loads /nsm.ko only if the file exists).
+//
+// `modules` (from a blobs directory's modules/, for kernels such as Debian's
+// that build vsock as modules) follow as `modules` (directory 0755) and
+// `modules/<file name>` (0644), in the given order, which our init loads
+// before nsm.ko. Without modules the archive is exactly linuxkit's.
 RamdiskSummary write_bootstrap_ramdisk(const std::filesystem::path& init, const std::filesystem::path& nsm_ko,
-                                       ByteSink& sink);
+                                       ByteSink& sink, const std::vector<std::filesystem::path>& modules = {});
 
 struct CustomerRamdiskOptions {
   std::uint32_t mtime = 0;  // of every entry: 0, or SOURCE_DATE_EPOCH (the caller reads it)

@@ -149,6 +149,26 @@ TEST(BootstrapRamdisk, WithoutNsmKoTheEntryIsOmitted) {
   EXPECT_EQ(es[1].header.name, "init");
 }
 
+TEST(BootstrapRamdisk, ModulesFollowAsAModulesDirectory) {
+  Blobs b;
+  write_file(b.dir / "00-vsock.ko", "vsock module");
+  write_file(b.dir / "01-transport.ko", "transport module");
+  VectorSink with, without;
+  write_bootstrap_ramdisk(b.init, b.nsm, with, {b.dir / "00-vsock.ko", b.dir / "01-transport.ko"});
+  write_bootstrap_ramdisk(b.init, b.nsm, without);
+  const auto es = entries(with.data());
+  ASSERT_EQ(es.size(), 6u);
+  EXPECT_EQ(es[2].header.name, "nsm.ko");
+  EXPECT_EQ(es[3].header.name, "modules");
+  EXPECT_EQ(es[3].header.mode, cpio::kDirectory | 0755);
+  EXPECT_EQ(es[4].header.name, "modules/00-vsock.ko");
+  EXPECT_EQ(es[4].header.mode, cpio::kRegular | 0644);
+  EXPECT_EQ(std::string(es[4].data.begin(), es[4].data.end()), "vsock module");
+  EXPECT_EQ(es[5].header.name, "modules/01-transport.ko");
+  // Without modules the archive is linuxkit's three entries, unchanged.
+  EXPECT_EQ(entries(without.data()).size(), 3u);
+}
+
 TEST(BootstrapRamdisk, MissingBlobIsAnError) {
   Blobs b;
   VectorSink sink;

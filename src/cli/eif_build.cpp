@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "eif/eif_build.hpp"
 #include "eif/eif_reader.hpp"
+#include "eif/eif_sign.hpp"
 
 namespace enclaver::cli {
 namespace fs = std::filesystem;
@@ -54,9 +55,14 @@ int eif_build(const EifBuildOptions& o, std::ostream& out, std::ostream& err) {
     err << "enclaver eif build: --sign-cert and --sign-key go together: give both or neither\n";
     return kExitUsage;
   }
+  eif::SignatureProducer signer;
   if (!o.sign_cert.empty()) {
-    err << "enclaver eif build: signing is not available in this build yet\n";
-    return kExitUsage;
+    auto made = eif::make_signer(o.sign_cert, o.sign_key);
+    if (!made) {
+      err << "enclaver eif build: " << made.error().message << "\n";
+      return kExitInvalid;
+    }
+    signer = *made;
   }
   try {
     eif::BuildRequest request;
@@ -67,6 +73,7 @@ int eif_build(const EifBuildOptions& o, std::ostream& out, std::ostream& err) {
     request.image_version = o.version;
     request.build_time = o.source_date_epoch;
     request.output = o.output;
+    request.signature = signer;
     std::optional<TempDir> extracted;
     std::error_code ec;
     if (fs::is_directory(o.rootfs, ec)) {

@@ -106,6 +106,64 @@ TEST_F(EifCli, TarRootfsGivesTheSameEifAsTheDirectory) {
   for (const auto& e : fs::directory_iterator(dir_)) EXPECT_THAT(e.path().filename().string(), ::testing::Not(HasSubstr(".enclaver-rootfs")));
 }
 
+// PCR8 as `nitro-cli pcr --signing-certificate` defines it, computed with the
+// openssl command line only: SHA-384(48 zero bytes || SHA-384(DER)).
+std::string openssl_pcr8(const fs::path& cert) {
+  const std::string cmd = "openssl x509 -in '" + cert.string() + "' -outform DER | openssl dgst -sha384 -binary"
+                          " | { head -c 48 /dev/zero; cat; } | openssl dgst -sha384 -r | cut -d' ' -f1";
+  auto r = run({"/bin/sh", "-c", cmd});
+  return r.out.substr(0, 96);
+}
+
+TEST_F(EifCli, SignedEifHasPcr8AndAVerifiedSignature) {
+  const fs::path key = dir_ / "key.pem", cert = dir_ / "cert.pem";
+  ASSERT_EQ(run({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:secp384r1", "-nodes",
+                 "-sha384", "-keyout", key.string(), "-out", cert.string(), "-days", "30", "-subj", "/CN=enclaver-test/O=Example"})
+                .exit_code, 0);
+  auto r = build(dir_ / "rootfs", dir_ / "signed.eif", {"--sign-cert", cert.string(), "--sign-key", key.string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto built = nlohmann::json::parse(r.out)["Measurements"];
+  const std::string pcr8 = openssl_pcr8(cert);
+  ASSERT_EQ(pcr8.size(), 96u);
+  EXPECT_EQ(built["PCR8"], pcr8);
+
+  auto d = run({program("enclaver"), "describe-eif", "--json", (dir_ / "signed.eif").string()});
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  auto described = nlohmann::json::parse(d.out);
+  EXPECT_EQ(described["IsSigned"], true);
+  EXPECT_EQ(described["SignatureCheck"], true);
+  EXPECT_EQ(described["Measurements"]["PCR8"], pcr8);
+  EXPECT_EQ(described["SigningCertificate"]["Algorithm"], "ecdsa-with-SHA384");
+  EXPECT_EQ(described["SigningCertificate"]["IssuerName"]["commonName"], "enclaver-test");
+
+  // Signing does not move PCR0/1/2.
+  ASSERT_EQ(build(dir_ / "rootfs", dir_ / "unsigned.eif", {"--json"}).exit_code, 0);
+  auto unsigned_described = nlohmann::json::parse(run({program("enclaver"), "describe-eif", "--json", (dir_ / "unsigned.eif").string()}).out);
+  for (const char* pcr : {"PCR0", "PCR1", "PCR2"}) EXPECT_EQ(unsigned_described["Measurements"][pcr], built[pcr]);
+
+  // A flipped byte in the signature (the section's end) fails the check.
+  std::string bytes = slurp(dir_ / "signed.eif");
+  bytes[bytes.size() - 3] ^= 0x01;
+  write_file(dir_ / "tampered.eif", bytes);
+  auto t = run({program("enclaver"), "describe-eif", (dir_ / "tampered.eif").string()});
+  EXPECT_EQ(t.exit_code, 1);
+  EXPECT_THAT(t.out, HasSubstr("signature check FAILED"));
+}
+
+TEST_F(EifCli, SigningNeedsBothFilesAndAMatchingKey) {
+  auto one = build(dir_ / "rootfs", dir_ / "x.eif", {"--sign-cert", (dir_ / "c.pem").string()});
+  EXPECT_EQ(one.exit_code, 2);
+  EXPECT_THAT(one.err, HasSubstr("--sign-cert and --sign-key go together"));
+  const fs::path k1 = dir_ / "k1.pem", c1 = dir_ / "c1.pem", k2 = dir_ / "k2.pem", c2 = dir_ / "c2.pem";
+  for (auto [k, c] : {std::pair{k1, c1}, std::pair{k2, c2}})
+    ASSERT_EQ(run({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:secp384r1", "-nodes",
+                   "-keyout", k.string(), "-out", c.string(), "-days", "1", "-subj", "/CN=x"}).exit_code, 0);
+  auto mismatch = build(dir_ / "rootfs", dir_ / "x.eif", {"--sign-cert", c1.string(), "--sign-key", k2.string()});
+  EXPECT_EQ(mismatch.exit_code, 1);
+  EXPECT_THAT(mismatch.err, HasSubstr("enclaver eif build: "));
+  EXPECT_FALSE(fs::exists(dir_ / "x.eif"));
+}
+
 TEST_F(EifCli, MissingBlobsSayWhatIsMissingAndLeaveNoFile) {
   fs::remove(dir_ / "blobs/init");
   auto r = build(dir_ / "rootfs", dir_ / "app.eif");

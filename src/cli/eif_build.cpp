@@ -1,5 +1,3 @@
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <ostream>
@@ -7,34 +5,13 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "common/temp_dir.hpp"
 #include "eif/eif_build.hpp"
 #include "eif/eif_reader.hpp"
 #include "eif/eif_sign.hpp"
 
 namespace enclaver::cli {
 namespace fs = std::filesystem;
-namespace {
-
-// A temporary directory removed on every exit path.
-class TempDir {
- public:
-  explicit TempDir(const fs::path& near) {
-    std::string pattern = (near / ".enclaver-rootfs-XXXXXX").string();
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("cannot create a temporary directory in " + near.string());
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-}  // namespace
-
 int eif_build(const EifBuildOptions& o, std::ostream& out, std::ostream& err) {
   fs::path blobs_dir = o.blobs;
   if (blobs_dir.empty()) {
@@ -79,7 +56,7 @@ int eif_build(const EifBuildOptions& o, std::ostream& out, std::ostream& err) {
     if (fs::is_directory(o.rootfs, ec)) {
       request.rootfs = o.rootfs;
     } else if (fs::is_regular_file(o.rootfs, ec)) {
-      extracted.emplace(fs::absolute(o.output).parent_path());
+      extracted.emplace(fs::absolute(o.output).parent_path(), ".enclaver-rootfs-");
       eif::extract_rootfs_tar(o.rootfs, extracted->path());
       request.rootfs = extracted->path();
     } else {

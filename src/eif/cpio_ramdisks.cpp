@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "common/fd.hpp"
 #include "common/text.hpp"
 #include "eif/ramdisk.hpp"
 
@@ -17,19 +18,6 @@ namespace {
 namespace fs = std::filesystem;
 using cpio::Header;
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 Header make(std::string name, std::uint32_t mode, std::uint32_t mtime) {
   Header h;

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "common/text.hpp"
+#include "common/fd.hpp"
 #include "eif/cpio.hpp"
 
 namespace enclaver::cpio {
@@ -20,19 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 [[noreturn]] void fail_errno(const std::string& what) {
   throw std::system_error(errno, std::generic_category(), what);

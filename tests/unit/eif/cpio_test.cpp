@@ -2,6 +2,8 @@
 // unpack semantics and safety, and GNU cpio as an independent reader.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include "common/temp_dir.hpp"
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -30,27 +32,6 @@ using Bytes = std::vector<std::uint8_t>;
 
 // ------------------------------------------------------------ helpers
 
-class TempDir {
- public:
-  explicit TempDir(const fs::path& base = fs::temp_directory_path()) {
-    std::string tmpl = (base / "cpio_test.XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    // Make everything removable (unpacked modes may be 0500 and the like).
-    for (auto it = fs::recursive_directory_iterator(path_, ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec))
-      if (it->is_directory(ec) && !it->is_symlink(ec)) ::chmod(it->path().c_str(), 0700);
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-  fs::path operator/(const std::string& rel) const { return path_ / rel; }
-
- private:
-  fs::path path_;
-};
 
 void write_file(const fs::path& p, const std::string& content, mode_t mode = 0644) {
   std::ofstream(p, std::ios::binary | std::ios::trunc) << content;

@@ -3,6 +3,8 @@
 // streaming, atomic replacement, metadata, describe-eif, and an independent
 // recomputation of the PCRs by tests/integration/pcr_independent_check.py.
 #include <gtest/gtest.h>
+
+#include "common/temp_dir.hpp"
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -106,27 +108,15 @@ std::vector<std::uint8_t> build(const EifContents& c, WriteSummary* summary = nu
 }
 
 // A scratch directory, removed at the end of the test.
-class TempDir {
+// The shared TempDir, plus the listing these tests check for stray files.
+class TempDir : public enclaver::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "eif_test.XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
   std::vector<std::string> entries() const {
     std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(path_)) out.push_back(e.path().filename().string());
+    for (const auto& e : fs::directory_iterator(path())) out.push_back(e.path().filename().string());
     std::sort(out.begin(), out.end());
     return out;
   }
-
- private:
-  fs::path path_;
 };
 
 // --- layout -------------------------------------------------------------------

@@ -1,6 +1,8 @@
 // The bootstrap and customer ramdisks (eif.md §7, §8).
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include "common/temp_dir.hpp"
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,23 +27,6 @@ namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;
 using cpio::Entry;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "ramdisk_test.XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-  fs::path operator/(const std::string& rel) const { return path_ / rel; }
-
- private:
-  fs::path path_;
-};
 
 void write_file(const fs::path& p, const std::string& content, mode_t mode = 0644) {
   std::ofstream(p, std::ios::binary | std::ios::trunc) << content;

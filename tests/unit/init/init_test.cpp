@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "common/temp_dir.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -23,31 +25,19 @@ namespace fs = std::filesystem;
 using Lines = std::vector<std::string>;
 
 // A fresh temporary directory, removed at the end of the test.
-class TempDir {
+// The shared TempDir, plus helpers to lay out fake PATH directories.
+class TempDir : public enclaver::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "enclaver-init-test.XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-  std::string str() const { return path_.string(); }
+  std::string str() const { return path().string(); }
 
   // Creates a file (and its directory) with `content` and `mode`.
   std::string file(const std::string& rel, mode_t mode, const std::string& content = "#!/bin/sh\n") const {
-    const fs::path p = path_ / rel;
+    const fs::path p = path() / rel;
     fs::create_directories(p.parent_path());
     std::ofstream(p, std::ios::binary) << content;
     ::chmod(p.c_str(), mode);
     return p.string();
   }
-
- private:
-  fs::path path_;
 };
 
 // --- /cmd and /env -----------------------------------------------------------

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/verify_attestation.hpp"
 
 int main(int argc, char** argv) {
   using namespace enclaver::cli;
@@ -51,6 +52,20 @@ int main(int argc, char** argv) {
   describe_cmd->add_option("FILE", describe.file, "the EIF")->required();
   describe_cmd->add_flag("--json", describe.json, "print what nitro-cli describe-eif prints");
 
+  VerifyAttestationOptions va;
+  auto* va_cmd = app.add_subcommand("verify-attestation",
+      "Verify a Nitro attestation document: COSE/ES384 signature, certificate chain to the AWS root (or --root), validity, expectations");
+  va_cmd->add_option("DOC", va.document, "the attestation document (COSE_Sign1 CBOR; - reads standard input)")->required();
+  va_cmd->add_option("--root", va.root, "trusted root certificate, PEM or DER (default: the AWS Nitro Enclaves root G1)");
+  va_cmd->add_option("--pcr", va.pcrs, "expected PCR as N=HEX (repeatable)");
+  va_cmd->add_option("--nonce", va.nonce_hex, "expected nonce, hex (\"\" = empty)");
+  auto* udj = va_cmd->add_option("--user-data-json", va.user_data_json, "expected user data, compared as JSON");
+  va_cmd->add_option("--user-data-hex", va.user_data_hex, "expected user data, hex")->excludes(udj);
+  va_cmd->add_option("--at", va.at, "verification time: now, document, or RFC 3339")->capture_default_str();
+  va_cmd->add_option("--max-age", va.max_age, "maximum document age in seconds");
+  va_cmd->add_flag("--all-pcrs", va.all_pcrs, "print all PCRs, not only non-zero ones");
+  va_cmd->add_flag("--json", va.json, "print the result as JSON");
+
   // Everything after the first "--" is the enclave program's argv, options
   // included (CLI11 would still read "--x" there as an option of ours).
   std::vector<std::string> args(argv + 1, argv + argc), trailing;
@@ -85,5 +100,6 @@ int main(int argc, char** argv) {
     return eif_build(build, std::cout, std::cerr);
   }
   if (*describe_cmd) return describe_eif(describe, std::cout, std::cerr);
+  if (*va_cmd) return verify_attestation(va, std::cout, std::cerr);
   return kExitUsage;
 }

@@ -141,9 +141,13 @@ TEST_F(EifCli, SignedEifHasPcr8AndAVerifiedSignature) {
   auto unsigned_described = nlohmann::json::parse(run({program("enclaver"), "describe-eif", "--json", (dir_ / "unsigned.eif").string()}).out);
   for (const char* pcr : {"PCR0", "PCR1", "PCR2"}) EXPECT_EQ(unsigned_described["Measurements"][pcr], built[pcr]);
 
-  // A flipped byte in the signature (the section's end) fails the check.
+  // A flipped bit in the signature fails the check. The file's last byte is
+  // the last byte of r||s, written as a CBOR uint: either the value itself
+  // (< 24) or the byte after 0x18 (>= 24); flipping bit 0 keeps it on the
+  // same side of 24, so the section stays well-formed CBOR and only the
+  // signature is wrong.
   std::string bytes = slurp(dir_ / "signed.eif");
-  bytes[bytes.size() - 3] ^= 0x01;
+  bytes[bytes.size() - 1] ^= 0x01;
   write_file(dir_ / "tampered.eif", bytes);
   auto t = run({program("enclaver"), "describe-eif", (dir_ / "tampered.eif").string()});
   EXPECT_EQ(t.exit_code, 1);

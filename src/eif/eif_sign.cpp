@@ -5,14 +5,10 @@
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
-#include <openssl/params.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -28,12 +24,14 @@
 #include <system_error>
 
 #include "cbor/cbor.hpp"
+#include "nsm/cose.hpp"
 
 namespace enclaver::eif {
 
 namespace {
 
 namespace fs = std::filesystem;
+namespace cose = nsm::cose;
 using cbor::Value;
 
 // --- OpenSSL handles -------------------------------------------------------------
@@ -42,24 +40,9 @@ struct OpenSslFree {
   void operator()(BIO* p) const { BIO_free(p); }
   void operator()(X509* p) const { X509_free(p); }
   void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-  void operator()(ECDSA_SIG* p) const { ECDSA_SIG_free(p); }
-  void operator()(BIGNUM* p) const { BN_free(p); }
 };
 template <class T>
 using Owned = std::unique_ptr<T, OpenSslFree>;
-
-// The OpenSSL error queue as one line (and the queue emptied).
-std::string openssl_errors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "no detail from OpenSSL" : out;
-}
 
 Owned<BIO> memory_bio(std::span<const std::uint8_t> bytes) {
   return Owned<BIO>(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
@@ -73,17 +56,18 @@ std::string bio_text(BIO* bio) {
 
 // --- curves -------------------------------------------------------------------------
 
+// Digests and signature sizes are nsm::cose's (ecdsa_half_size, sign_ecdsa).
 struct Curve {
   CoseAlgorithm algorithm;
-  const EVP_MD* (*digest)();
-  std::size_t size;  // bytes in r and in s
   const char* name;  // "P-384"
+
+  std::int64_t cose_algorithm() const { return static_cast<std::int64_t>(algorithm); }
 };
 
 constexpr Curve kCurves[] = {
-    {CoseAlgorithm::ES256, EVP_sha256, 32, "P-256"},
-    {CoseAlgorithm::ES384, EVP_sha384, 48, "P-384"},
-    {CoseAlgorithm::ES512, EVP_sha512, 66, "P-521"},
+    {CoseAlgorithm::ES256, "P-256"},
+    {CoseAlgorithm::ES384, "P-384"},
+    {CoseAlgorithm::ES512, "P-521"},
 };
 
 const Curve* curve_for(CoseAlgorithm algorithm) {
@@ -175,8 +159,6 @@ void put_uint_array(std::vector<std::uint8_t>& out, std::span<const std::uint8_t
   for (std::uint8_t b : bytes) cbor::encode_head(out, 0, b);
 }
 
-Value bstr(std::span<const std::uint8_t> b) { return Value::bytes(b); }
-
 // A value in diagnostic notation for a message: at most 60 bytes, cut at a
 // UTF-8 character boundary.
 std::string short_diagnostic(const Value& v) {
@@ -188,91 +170,13 @@ std::string short_diagnostic(const Value& v) {
   return s + "...";
 }
 
-std::vector<std::uint8_t> protected_header(CoseAlgorithm a) {
-  return cbor::encode(Value::map({{Value::unsigned_integer(1), Value::integer(static_cast<std::int64_t>(a))}}));
-}
-
-// The COSE Sig_structure for COSE_Sign1 with empty external data.
-std::vector<std::uint8_t> sig_structure(std::span<const std::uint8_t> protected_bytes,
-                                        std::span<const std::uint8_t> payload) {
-  return cbor::encode(Value::array({Value::text("Signature1"), bstr(protected_bytes), Value::bytes(cbor::Bytes{}),
-                                    bstr(payload)}));
-}
-
-std::vector<std::uint8_t> cose_sign1(std::span<const std::uint8_t> protected_bytes,
-                                     std::span<const std::uint8_t> payload, std::span<const std::uint8_t> signature) {
-  return cbor::encode(Value::array({bstr(protected_bytes), Value::map(), bstr(payload), bstr(signature)}));
-}
-
-// --- ECDSA ------------------------------------------------------------------------------
-
-// Signs `tbs` (hashed with the curve's digest); raw r || s.
-std::vector<std::uint8_t> sign_raw(EVP_PKEY* key, const Curve& curve, std::span<const std::uint8_t> tbs) {
-  auto fail = [](const std::string& what) -> std::runtime_error {
-    return std::runtime_error("cannot sign the EIF: " + what + ": " + openssl_errors());
-  };
-  Owned<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
-  EVP_PKEY_CTX* pctx = nullptr;
-  if (!ctx || EVP_DigestSignInit(ctx.get(), &pctx, curve.digest(), nullptr, key) != 1) throw fail("EVP_DigestSignInit");
-  if (OpenSSL_version_num() >= 0x30200000UL) {
-    // RFC 6979 deterministic nonces (OpenSSL 3.2 and later).
-    unsigned int deterministic = 1;
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_uint("nonce-type", &deterministic), OSSL_PARAM_construct_end()};
-    if (EVP_PKEY_CTX_set_params(pctx, params) != 1) ERR_clear_error();
-  }
-  std::size_t len = 0;
-  if (EVP_DigestSign(ctx.get(), nullptr, &len, tbs.data(), tbs.size()) != 1) throw fail("EVP_DigestSign");
-  std::vector<std::uint8_t> der(len);
-  if (EVP_DigestSign(ctx.get(), der.data(), &len, tbs.data(), tbs.size()) != 1) throw fail("EVP_DigestSign");
-  const unsigned char* p = der.data();
-  Owned<ECDSA_SIG> sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len)));
-  if (!sig) throw fail("d2i_ECDSA_SIG");
-  const BIGNUM* r = nullptr;
-  const BIGNUM* s = nullptr;
-  ECDSA_SIG_get0(sig.get(), &r, &s);
-  std::vector<std::uint8_t> raw(2 * curve.size);
-  const int n = static_cast<int>(curve.size);
-  if (BN_bn2binpad(r, raw.data(), n) != n || BN_bn2binpad(s, raw.data() + curve.size, n) != n) {
-    throw fail("BN_bn2binpad");
-  }
-  return raw;
-}
-
-// True if `raw` (r || s) is a valid signature of `tbs` under `key`.
-bool verify_raw(EVP_PKEY* key, const Curve& curve, std::span<const std::uint8_t> tbs,
-                std::span<const std::uint8_t> raw) {
-  if (raw.size() != 2 * curve.size) return false;
-  const int n = static_cast<int>(curve.size);
-  Owned<ECDSA_SIG> sig(ECDSA_SIG_new());
-  Owned<BIGNUM> r(BN_bin2bn(raw.data(), n, nullptr));
-  Owned<BIGNUM> s(BN_bin2bn(raw.data() + curve.size, n, nullptr));
-  if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) {
-    ERR_clear_error();
-    return false;
-  }
-  (void)r.release();  // owned by sig now
-  (void)s.release();
-  unsigned char* der = nullptr;
-  const int der_len = i2d_ECDSA_SIG(sig.get(), &der);
-  if (der_len <= 0) {
-    ERR_clear_error();
-    return false;
-  }
-  Owned<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
-  const bool ok = ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, curve.digest(), nullptr, key) == 1 &&
-                  EVP_DigestVerify(ctx.get(), der, static_cast<std::size_t>(der_len), tbs.data(), tbs.size()) == 1;
-  OPENSSL_free(der);
-  ERR_clear_error();
-  return ok;
-}
-
 // --- certificates -------------------------------------------------------------------------
 
 Result<Owned<X509>> x509_from_pem(std::span<const std::uint8_t> pem, std::string_view what) {
   Owned<BIO> bio = memory_bio(pem);
   Owned<X509> cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
   if (!cert) {
-    const std::string detail = openssl_errors();
+    const std::string detail = cose::openssl_errors();
     std::string hint;
     if (!pem.empty() && pem[0] == 0x30) {
       hint = " (it looks like DER; convert it with `openssl x509 -inform DER -in CERT -out CERT.pem`)";
@@ -290,7 +194,7 @@ Result<Owned<X509>> x509_from_pem(std::span<const std::uint8_t> pem, std::string
 Result<std::vector<std::uint8_t>> der_of(X509* cert) {
   unsigned char* der = nullptr;
   const int len = i2d_X509(cert, &der);
-  if (len <= 0) return make_error("cannot encode the certificate as DER: " + openssl_errors());
+  if (len <= 0) return make_error("cannot encode the certificate as DER: " + cose::openssl_errors());
   std::vector<std::uint8_t> out(der, der + len);
   OPENSSL_free(der);
   return out;
@@ -411,45 +315,17 @@ struct Signer {
   std::shared_ptr<EVP_PKEY> key;
   const Curve* curve;
 
+  // Throws std::runtime_error if OpenSSL cannot sign (SignatureProducer's contract).
   SignatureSection sign(const Measurements& m) const {
-    const std::vector<std::uint8_t> protected_bytes = protected_header(curve->algorithm);
+    const std::vector<std::uint8_t> protected_bytes = cose::protected_header(curve->cose_algorithm());
     const std::vector<std::uint8_t> payload = pcr_payload(0, m.pcr0);
-    const std::vector<std::uint8_t> signature = sign_raw(key.get(), *curve, sig_structure(protected_bytes, payload));
-    return {encode_signature_section(certificate_pem, cose_sign1(protected_bytes, payload, signature)),
+    auto signature =
+        cose::sign_ecdsa(key.get(), curve->cose_algorithm(), cose::sig_structure(protected_bytes, payload));
+    if (!signature) throw std::runtime_error("cannot sign the EIF: " + signature.error().message);
+    return {encode_signature_section(certificate_pem, cose::encode_sign1(protected_bytes, payload, *signature)),
             certificate_der};
   }
 };
-
-// --- COSE_Sign1 parsing ---------------------------------------------------------------------
-
-struct Cose {
-  std::vector<std::uint8_t> protected_bytes;
-  std::vector<std::uint8_t> payload;
-  std::vector<std::uint8_t> signature;
-  std::int64_t algorithm = 0;
-};
-
-Result<Cose> parse_cose(std::span<const std::uint8_t> bytes) {
-  cbor::DecodeOptions o;
-  o.max_depth = 16;
-  auto decoded = cbor::decode(bytes, o);
-  if (!decoded) return make_error("the COSE_Sign1 is not valid CBOR: " + decoded.error().message);
-  const Value* v = &*decoded;
-  if (v->tag_number() == 18u) v = v->tag_content();  // tagged COSE_Sign1, which AWS's COSE library also reads
-  const cbor::Array* a = v->as_array();
-  if (!a || a->size() != 4) return make_error("the COSE_Sign1 is not an array of 4 items");
-  const cbor::Bytes* prot = (*a)[0].as_bytes();
-  const cbor::Bytes* payload = (*a)[2].as_bytes();
-  const cbor::Bytes* sig = (*a)[3].as_bytes();
-  if (!prot || !(*a)[1].as_map() || !payload || !sig) {
-    return make_error("the COSE_Sign1 is not [protected bstr, unprotected map, payload bstr, signature bstr]");
-  }
-  auto header = cbor::decode(*prot, o);
-  if (!header || !header->as_map()) return make_error("the COSE protected header is not a CBOR map");
-  const Value* alg = header->find_integer(1);
-  if (!alg || !alg->as_int64()) return make_error("the COSE protected header has no algorithm (key 1)");
-  return Cose{*prot, *payload, *sig, *alg->as_int64()};
-}
 
 }  // namespace
 
@@ -569,7 +445,7 @@ Result<SignatureProducer> make_signer(const fs::path& cert_pem_path, const fs::p
       key_bio ? PEM_read_bio_PrivateKey(key_bio.get(), nullptr, refuse_passphrase, &asked_passphrase) : nullptr,
       EVP_PKEY_free);
   if (!key) {
-    const std::string detail = openssl_errors();
+    const std::string detail = cose::openssl_errors();
     if (asked_passphrase) {
       return make_error(key_name + " is encrypted; give an unencrypted PEM key (e.g. `openssl ec -in KEY -out " +
                         "KEY.plain`): the builder never asks for a passphrase");
@@ -609,11 +485,11 @@ Result<SignatureProducer> make_signer(const fs::path& cert_pem_path, const fs::p
   // payload and signature this curve can give.
   Digest widest;
   widest.fill(0xff);
-  const std::vector<std::uint8_t> widest_signature(2 * (*curve)->size, 0xff);
-  const std::vector<std::uint8_t> protected_bytes = protected_header((*curve)->algorithm);
+  const std::vector<std::uint8_t> widest_signature(2 * cose::ecdsa_half_size((*curve)->cose_algorithm()), 0xff);
+  const std::vector<std::uint8_t> protected_bytes = cose::protected_header((*curve)->cose_algorithm());
   const std::size_t bound =
       encode_signature_section(signer->certificate_pem,
-                               cose_sign1(protected_bytes, pcr_payload(0, widest), widest_signature))
+                               cose::encode_sign1(protected_bytes, pcr_payload(0, widest), widest_signature))
           .size();
   if (bound > kMaxSignatureSize) {
     return make_error(cert_name + " is too large: the signature section would take up to " + std::to_string(bound) +
@@ -643,30 +519,34 @@ Result<SignatureVerification> verify_signature_section(std::span<const std::uint
   v.certificate_current = dates.empty();
 
   auto problem = [&]() -> std::string {
-    auto cose = parse_cose(parsed->cose_sign1);
-    if (!cose) return cose.error().message;
-    const Curve* curve = curve_for(static_cast<CoseAlgorithm>(cose->algorithm));
+    auto sign1 = cose::parse_sign1(parsed->cose_sign1);
+    if (!sign1) return sign1.error().message;
+    const std::optional<std::int64_t> algorithm = sign1->algorithm();
+    if (!algorithm) return "the COSE protected header has no algorithm (key 1)";
+    const Curve* curve = curve_for(static_cast<CoseAlgorithm>(*algorithm));
     if (!curve) {
-      return "the COSE algorithm " + std::to_string(cose->algorithm) +
+      return "the COSE algorithm " + std::to_string(*algorithm) +
              " is not ECDSA ES256 (-7), ES384 (-35) or ES512 (-36)";
     }
     v.algorithm = curve->algorithm;
     EVP_PKEY* key = X509_get0_pubkey(cert->get());
-    if (!key) return "the certificate's public key cannot be read: " + openssl_errors();
+    if (!key) return "the certificate's public key cannot be read: " + cose::openssl_errors();
     auto key_curve = curve_of(key, "the certificate's public key");
     if (!key_curve) return key_curve.error().message;
     if (*key_curve != curve) {
       return "the COSE algorithm is " + algorithm_name(curve->algorithm) + " but the certificate's key is on " +
              (*key_curve)->name;
     }
-    v.signature_valid = verify_raw(key, *curve, sig_structure(cose->protected_bytes, cose->payload), cose->signature);
-    v.payload_matches = cose->payload == pcr_payload(0, pcr0);
+    v.signature_valid = cose::verify_ecdsa(key, curve->cose_algorithm(),
+                                           cose::sig_structure(sign1->protected_bytes, sign1->payload),
+                                           sign1->signature);
+    v.payload_matches = sign1->payload == pcr_payload(0, pcr0);
     if (!v.signature_valid) {
       return "the COSE signature does not verify with the certificate's public key (the section was changed, or "
              "signed with another key)";
     }
     if (!v.payload_matches) {
-      auto payload = cbor::decode(cose->payload);
+      auto payload = cbor::decode(sign1->payload);
       const Value* index = payload ? payload->find("register_index") : nullptr;
       if (index && index->as_unsigned() != 0u) {
         return "the signed payload is for PCR " + short_diagnostic(*index) + ", not PCR0";

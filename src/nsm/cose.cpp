@@ -1,5 +1,5 @@
-// COSE_Sign1 pieces shared by attestation documents (and, after a refactor,
-// EIF signatures). See cose.hpp.
+// COSE_Sign1 pieces shared by attestation documents and EIF signatures
+// (src/eif/eif_sign.cpp). See cose.hpp.
 #include "nsm/cose.hpp"
 
 #include <openssl/bn.h>
@@ -207,7 +207,8 @@ Result<Bytes> sign_ecdsa(EVP_PKEY* key, std::int64_t algorithm, std::span<const 
     return make_error("EVP_DigestSignInit: " + openssl_errors());
   }
   if (OpenSSL_version_num() >= 0x30200000UL) {
-    // RFC 6979 deterministic nonces (OpenSSL 3.2 and later), as eif_sign does.
+    // RFC 6979 deterministic nonces (OpenSSL 3.2 and later), so that signed
+    // EIFs are reproducible there.
     unsigned int deterministic = 1;
     OSSL_PARAM params[] = {OSSL_PARAM_construct_uint("nonce-type", &deterministic), OSSL_PARAM_construct_end()};
     if (EVP_PKEY_CTX_set_params(pctx, params) != 1) ERR_clear_error();

@@ -74,6 +74,26 @@ ProcessResult run(const std::vector<std::string>& argv, const std::string& input
   return result;
 }
 
+Background::Background(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  check(posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ), ("spawn " + argv[0]).c_str());
+  pid_ = pid;
+}
+
+Background::~Background() { stop(); }
+
+int Background::stop() {
+  if (pid_ < 0) return -1;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {}
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 std::string program(const std::string& name) { return std::string(ENCLAVER_BIN_DIR) + "/" + name; }
 
 std::string fixture(const std::string& relative) { return std::string(ENCLAVER_SOURCE_DIR) + "/tests/fixtures/" + relative; }

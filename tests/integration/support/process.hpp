@@ -17,6 +17,22 @@ struct ProcessResult {
 // the test run (throws) if the program cannot be started.
 ProcessResult run(const std::vector<std::string>& argv, const std::string& input = "");
 
+// A program running in the background for the length of a test (a server).
+// The destructor sends SIGTERM and waits, so nothing outlives the test.
+class Background {
+ public:
+  explicit Background(const std::vector<std::string>& argv);
+  ~Background();
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+  // Sends SIGTERM and returns the exit code (128+N for a signal).
+  int stop();
+  int pid() const { return pid_; }
+
+ private:
+  int pid_ = -1;
+};
+
 // Path of a built program (enclaver, odyn, ...).
 std::string program(const std::string& name);
 

@@ -140,6 +140,37 @@ TEST_F(NsmSim, AttestationVerifiesWithTheSimulatorRootOnly) {
   EXPECT_EQ(random->size(), 1000u);
 }
 
+// Our responses as an independent decoder (cbor-x, from nsm.md's shapes) reads them.
+TEST_F(NsmSim, AnIndependentDecoderReadsOurResponses) {
+  start();
+  auto transport = nsm::SocketTransport::connect(socket().string());
+  ASSERT_TRUE(transport);
+  const std::vector<std::pair<nsm::Request, std::string>> cases = {
+      {nsm::request::DescribePCR{2}, "DescribePCR"},
+      {nsm::request::DescribeNSM{}, "DescribeNSM"},
+      {nsm::request::GetRandom{}, "GetRandom"},
+      {nsm::request::ExtendPCR{0, {1, 2, 3}}, "Error"},
+      {nsm::request::LockPCRs{20}, "LockPCRs"},
+  };
+  for (const auto& [request, variant] : cases) {
+    auto bytes = (*transport)->exchange(nsm::encode(request));
+    ASSERT_TRUE(bytes) << bytes.error().message;
+    auto decoded = run({"/usr/bin/env", "node", std::string(ENCLAVER_SOURCE_DIR) + "/tests/js/attestation_oracle.mjs",
+                        "decode-nsm", hex(*bytes)});
+    ASSERT_EQ(decoded.exit_code, 0) << decoded.out << decoded.err;
+    auto j = nlohmann::json::parse(decoded.out);
+    EXPECT_EQ(j["variant"], variant);
+    EXPECT_EQ(j["kind"], "response");
+    EXPECT_EQ(j["schema_ok"], true) << decoded.out;
+    EXPECT_EQ(j["reencode_matches"], true) << decoded.out;
+    if (variant == "DescribePCR") {
+      EXPECT_EQ(j["message"]["DescribePCR"]["data"], pcrs_["PCR2"]);
+    } else if (variant == "Error") {
+      EXPECT_EQ(j["message"]["Error"], "ReadOnlyIndex");
+    }
+  }
+}
+
 TEST_F(NsmSim, DebugModeReadsZerosAndTheServerStopsCleanly) {
   start({"--debug-mode"});
   auto nsm = client();

@@ -1,5 +1,7 @@
 #include "nsm/sim_ca.hpp"
 
+#include "nsm/cose.hpp"
+
 #include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -37,16 +39,7 @@ using BioPtr = std::unique_ptr<BIO, BioFree>;
 struct ExtFree { void operator()(X509_EXTENSION* e) const { X509_EXTENSION_free(e); } };
 using ExtPtr = std::unique_ptr<X509_EXTENSION, ExtFree>;
 
-std::string openssl_errors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "unknown OpenSSL error" : out;
-}
+using enclaver::nsm::cose::openssl_errors;
 
 Error ossl_error(std::string_view what) {
   return make_error("simulator CA: " + std::string(what) + ": " + openssl_errors());

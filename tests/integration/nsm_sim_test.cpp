@@ -12,19 +12,18 @@
 
 #include "nsm/client.hpp"
 #include "tests/integration/support/process.hpp"
+#include "tests/support/bytes.hpp"
 
 namespace enclaver::testing {
 namespace {
 
+using enclaver::testing::hex;
+using enclaver::testing::unhex;
+using enclaver::testing::bytes;
+using enclaver::testing::pattern;
+
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-
-std::string hex(const std::vector<std::uint8_t>& bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (auto b : bytes) out += {kDigits[b >> 4], kDigits[b & 15]};
-  return out;
-}
 
 void write_file(const fs::path& p, const std::string& content, fs::perms perms = fs::perms(0644)) {
   fs::create_directories(p.parent_path());

@@ -10,36 +10,15 @@
 #include <vector>
 
 #include "cbor/cbor.hpp"
+#include "tests/support/bytes.hpp"
 
 namespace enclaver::cbor {
 namespace {
 
-std::vector<std::uint8_t> unhex(std::string_view hex) {
-  std::vector<std::uint8_t> out;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return c - 'A' + 10;
-  };
-  std::string digits;
-  for (char c : hex) {
-    if (c != ' ') digits += c;
-  }
-  for (std::size_t i = 0; i + 1 < digits.size(); i += 2) {
-    out.push_back(static_cast<std::uint8_t>(nibble(digits[i]) * 16 + nibble(digits[i + 1])));
-  }
-  return out;
-}
-
-std::string hex(const std::vector<std::uint8_t>& bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (std::uint8_t b : bytes) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 15];
-  }
-  return out;
-}
+using enclaver::testing::hex;
+using enclaver::testing::unhex;
+using enclaver::testing::bytes;
+using enclaver::testing::pattern;
 
 std::vector<std::uint8_t> text_bytes(std::string_view s) { return {s.begin(), s.end()}; }
 

@@ -8,27 +8,18 @@
 #include <vector>
 
 #include "eif/pcr.hpp"
+#include "tests/support/bytes.hpp"
 
 namespace enclaver::eif {
 namespace {
 
+using enclaver::testing::hex;
+using enclaver::testing::unhex;
+using enclaver::testing::bytes;
+using enclaver::testing::pattern;
+
 constexpr const char* kEmptyPcr =
     "21b9efbc184807662e966d34f390821309eeac6802309798826296bf3e8bec7c10edb30948c90ba67310f7b964fc500a";
-
-std::vector<std::uint8_t> bytes(std::string_view s) { return {s.begin(), s.end()}; }
-
-// Deterministic pseudo-random bytes.
-std::vector<std::uint8_t> pattern(std::size_t size, std::uint32_t seed) {
-  std::vector<std::uint8_t> out(size);
-  std::uint32_t x = seed * 2654435761u + 1;
-  for (auto& b : out) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    b = static_cast<std::uint8_t>(x);
-  }
-  return out;
-}
 
 std::vector<std::uint8_t> concat(std::initializer_list<const std::vector<std::uint8_t>*> parts) {
   std::vector<std::uint8_t> out;

@@ -10,15 +10,15 @@
 #include <string>
 
 #include "nsm/messages.hpp"
+#include "tests/support/bytes.hpp"
 
 namespace enclaver::nsm::sim {
 namespace {
 
-Bytes unhex(std::string_view hex) {
-  Bytes out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<std::uint8_t>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  return out;
-}
+using enclaver::testing::hex;
+using enclaver::testing::unhex;
+using enclaver::testing::bytes;
+using enclaver::testing::pattern;
 
 eif::Digest digest_filled(std::uint8_t v) {
   eif::Digest d;

@@ -80,17 +80,6 @@ Digest pcr_from_content_digest(const Digest& content_digest) { return pcr_extend
 
 Digest pcr_of(std::span<const std::uint8_t> measured) { return pcr_from_content_digest(sha384(measured)); }
 
-std::string to_hex(std::span<const std::uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (std::uint8_t b : bytes) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 15]);
-  }
-  return out;
-}
-
 std::optional<Digest> digest_from_hex(std::string_view hex) {
   if (hex.size() != 2 * kDigestSize) return std::nullopt;
   auto nibble = [](char c) -> int {

@@ -10,6 +10,8 @@
 //   M8 = DER of the signing certificate       (signed EIFs only)
 #pragma once
 
+#include "common/hex.hpp"
+
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -65,7 +67,7 @@ Digest pcr_from_content_digest(const Digest& content_digest);
 // pcr_of(certificate_der) is PCR8; pcr_of({}) is PCR2 of a single-ramdisk EIF.
 Digest pcr_of(std::span<const std::uint8_t> measured);
 
-std::string to_hex(std::span<const std::uint8_t> bytes);  // lower-case
+using enclaver::to_hex;  // lower-case (common/hex.hpp)
 std::optional<Digest> digest_from_hex(std::string_view hex);  // 96 hex digits, either case
 
 struct Measurements {

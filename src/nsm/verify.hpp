@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "common/hex.hpp"
 #include "common/result.hpp"
 #include "nsm/attestation.hpp"
 
@@ -83,8 +84,8 @@ std::string format_utc(std::int64_t seconds);
 // space separator accepted), to seconds since the epoch (fraction dropped).
 Result<std::int64_t> parse_rfc3339(std::string_view text);
 
-std::string to_hex(std::span<const std::uint8_t> bytes);
-// Hex digits (either case, even count; an optional "0x" prefix) to bytes.
-Result<Bytes> from_hex(std::string_view hex);
+// Hex in and out: the project's one implementation (common/hex.hpp).
+using enclaver::from_hex;
+using enclaver::to_hex;
 
 }  // namespace enclaver::nsm

@@ -9,19 +9,12 @@
 #include <string_view>
 #include <vector>
 
+#include "common/hex.hpp"
+
 namespace enclaver::testing {
 
 // Lower-case hex of `bytes`.
-inline std::string hex(std::span<const std::uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (std::uint8_t b : bytes) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 15];
-  }
-  return out;
-}
+inline std::string hex(std::span<const std::uint8_t> bytes) { return enclaver::to_hex(bytes); }
 
 // Bytes from hex digits (either case); spaces are ignored so that test
 // vectors can be grouped.

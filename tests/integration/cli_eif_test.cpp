@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/integration/support/files.hpp"
 #include "tests/integration/support/process.hpp"
 
 namespace enclaver::testing {
@@ -19,22 +20,11 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-void write_file(const fs::path& p, const std::string& content, fs::perms perms = fs::perms(0644)) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << content;
-  fs::permissions(p, perms);
-}
-
 class EifCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("enclaver-eif-cli-" + std::to_string(getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    write_file(dir_ / "blobs/bzImage", std::string(4096, 'K'));
-    write_file(dir_ / "blobs/cmdline", "reboot=k panic=30 pci=off nomodules console=ttyS0\n");
-    write_file(dir_ / "blobs/init", "#!init", fs::perms(0755));
-    write_file(dir_ / "blobs/bzImage.config", "#\n# Automatically generated file; DO NOT EDIT.\n# Linux/x86_64 6.12.9 Kernel Configuration\n");
+    dir_ = fresh_test_dir("enclaver-eif-cli-");
+    write_tiny_blobs(dir_ / "blobs", "reboot=k panic=30 pci=off nomodules console=ttyS0\n", /*config=*/true);
     make_rootfs(dir_ / "rootfs", false);
   }
   void TearDown() override { fs::remove_all(dir_); }

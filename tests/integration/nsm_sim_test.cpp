@@ -11,35 +11,21 @@
 #include <thread>
 
 #include "nsm/client.hpp"
+#include "tests/integration/support/files.hpp"
 #include "tests/integration/support/process.hpp"
 #include "tests/support/bytes.hpp"
 
 namespace enclaver::testing {
 namespace {
 
-using enclaver::testing::hex;
-using enclaver::testing::unhex;
-using enclaver::testing::bytes;
-using enclaver::testing::pattern;
-
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-
-void write_file(const fs::path& p, const std::string& content, fs::perms perms = fs::perms(0644)) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << content;
-  fs::permissions(p, perms);
-}
 
 class NsmSim : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("enclaver-nsm-sim-" + std::to_string(getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    write_file(dir_ / "blobs/bzImage", std::string(4096, 'K'));
-    write_file(dir_ / "blobs/cmdline", "console=ttyS0");
-    write_file(dir_ / "blobs/init", "#!init", fs::perms(0755));
+    dir_ = fresh_test_dir("enclaver-nsm-sim-");
+    write_tiny_blobs(dir_ / "blobs", "console=ttyS0");
     write_file(dir_ / "rootfs/bin/app", "app", fs::perms(0755));
     auto built = run({program("enclaver"), "eif", "build", "--blobs", (dir_ / "blobs").string(), "--rootfs",
                       (dir_ / "rootfs").string(), "-o", (dir_ / "app.eif").string(), "--json", "--", "/bin/app"});

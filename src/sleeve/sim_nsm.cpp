@@ -73,7 +73,10 @@ SimNsm make_sim_nsm(const SimNsmOptions& options) {
   read.certificate_der = eif::certificate_der_from_section;
   auto info = eif::read_eif_file(options.eif, read);
   if (!info) throw std::runtime_error(info.error().message);
+  return make_sim_nsm(options, info->measurements);
+}
 
+SimNsm make_sim_nsm(const SimNsmOptions& options, const eif::Measurements& measurements) {
   SimNsm sim;
   sim.root_path = options.root;
   auto root = nsm::sim::load_or_create_root(options.root, &sim.root_created);
@@ -82,10 +85,10 @@ SimNsm make_sim_nsm(const SimNsmOptions& options) {
 
   auto issuer = std::make_shared<Issuer>(std::move(*root), sim.module_id);
   nsm::sim::Config config;
-  config.pcr0 = info->measurements.pcr0;
-  config.pcr1 = info->measurements.pcr1;
-  config.pcr2 = info->measurements.pcr2;
-  config.pcr8 = info->measurements.pcr8;
+  config.pcr0 = measurements.pcr0;
+  config.pcr1 = measurements.pcr1;
+  config.pcr2 = measurements.pcr2;
+  config.pcr8 = measurements.pcr8;
   config.debug_mode = options.debug_mode;
   config.module_id = sim.module_id;
   config.issuer = [issuer](const nsm::sim::AttestationFields& fields) { return issuer->issue(fields); };

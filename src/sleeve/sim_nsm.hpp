@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "eif/pcr.hpp"
 #include "nsm/sim_module.hpp"
 
 namespace enclaver::sleeve {
@@ -27,5 +28,7 @@ struct SimNsm {
 
 // Throws std::runtime_error saying what failed (EIF unreadable, root corrupt, ...).
 SimNsm make_sim_nsm(const SimNsmOptions& options);
+// The same for an EIF already measured (options.eif is not read).
+SimNsm make_sim_nsm(const SimNsmOptions& options, const eif::Measurements& measurements);
 
 }  // namespace enclaver::sleeve

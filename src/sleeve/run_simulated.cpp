@@ -1,0 +1,92 @@
+#include "sleeve/run_simulated.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "common/hex.hpp"
+#include "eif/eif_reader.hpp"
+#include "eif/eif_sign.hpp"
+#include "manifest/load.hpp"
+
+namespace enclaver::sleeve {
+namespace {
+
+void print_banner(const sim::SimulatedEnclave& enclave, const sim::EnclaveOptions& options, const eif::EifInfo& info,
+                  std::ostream& err) {
+  const auto& m = info.measurements;
+  err << "enclaver-run: SIMULATED enclave: Linux namespaces on this machine, not a Nitro enclave and not a security boundary\n"
+      << "enclaver-run: enclave CID " << enclave.cid() << " (PID " << enclave.pid() << " on the host), " << options.cpu_count
+      << " CPUs, " << options.memory_mb << " MiB" << (options.debug_mode ? ", debug mode" : "") << "\n"
+      << "enclaver-run: PCR0 " << to_hex(m.pcr0) << "\n"
+      << "enclaver-run: PCR1 " << to_hex(m.pcr1) << "\n"
+      << "enclaver-run: PCR2 " << to_hex(m.pcr2) << "\n";
+  if (m.pcr8) err << "enclaver-run: PCR8 " << to_hex(*m.pcr8) << "\n";
+  if (options.debug_mode) err << "enclaver-run: debug mode: attestation documents carry zeros for PCR0/1/2/8, as on Nitro\n";
+  const auto& nsm = enclave.nsm();
+  err << "enclaver-run: NSM " << nsm.module_id << "; simulator root " << (nsm.root_created ? "created at " : "")
+      << nsm.root_path.string() << " (verify its documents with: enclaver verify-attestation --root " << nsm.root_path.string()
+      << " DOC)\n"
+      << "enclaver-run: vsock directory " << enclave.host_vsock().directory().string() << " (host side is CID 3)\n";
+  for (const auto& notice : enclave.notices()) err << "enclaver-run: notice: " << notice << "\n";
+  err.flush();
+}
+
+}  // namespace
+
+int run_simulated(SimulateRequest request, std::ostream& err) {
+  auto loaded = manifest::load_manifest_file(request.manifest.string());
+  if (!loaded.ok()) {
+    for (const auto& d : loaded.diagnostics) err << d.to_string() << "\n";
+    err << "enclaver-run: the manifest " << request.manifest.string() << " is not valid; fix it (enclaver manifest check)\n";
+    return 1;
+  }
+  auto& options = request.enclave;
+  options.cpu_count = request.cpu_count.value_or(loaded.manifest->defaults.cpu_count);
+  options.memory_mb = request.memory_mb.value_or(loaded.manifest->defaults.memory_mb);
+
+  eif::ReadOptions read;
+  read.certificate_der = eif::certificate_der_from_section;
+  auto info = eif::read_eif_file(options.eif, read);
+  if (!info) {
+    err << "enclaver-run: " << info.error().message << "\n";
+    return 1;
+  }
+
+  boost::asio::io_context io;
+  std::unique_ptr<sim::SimulatedEnclave> enclave;
+  try {
+    enclave = sim::SimulatedEnclave::launch(io.get_executor(), options, *info);
+  } catch (const std::exception& e) {
+    err << "enclaver-run: " << e.what() << "\n";
+    return 1;
+  }
+  print_banner(*enclave, options, *info, err);
+
+  int exit_code = 1;
+  bool stopping = false;
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  auto on_signal = [&](const boost::system::error_code& ec, int signal) {
+    if (ec || stopping) return;
+    stopping = true;
+    err << "enclaver-run: " << ::sigabbrev_np(signal) << " received: stopping the enclave (SIGTERM, SIGKILL after "
+        << request.grace.count() << " ms)\n";
+    boost::asio::co_spawn(io, enclave->terminate(request.grace), boost::asio::detached);
+  };
+  signals.async_wait(on_signal);
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        auto exit = co_await enclave->wait();
+        err << "enclaver-run: the enclave " << exit.describe(options.memory_mb) << "\n";
+        exit_code = exit.exit_code();
+        signals.cancel();
+      },
+      boost::asio::detached);
+  io.run();
+  return exit_code;
+}
+
+}  // namespace enclaver::sleeve

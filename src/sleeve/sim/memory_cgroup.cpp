@@ -135,7 +135,8 @@ Result<MemoryCgroupPlace> find_memory_cgroup(std::string_view proc_self_cgroup, 
   auto own_dir = [](const CgroupMount& mount, const std::string& path) {
     std::string relative = path;
     if (mount.root != "/" && relative.rfind(mount.root, 0) == 0) relative = relative.substr(mount.root.size());
-    return mount.mount_point / std::filesystem::path(relative).relative_path();
+    auto below = std::filesystem::path(relative).relative_path();
+    return below.empty() ? mount.mount_point : mount.mount_point / below;
   };
   for (const auto& mount : mounts) {
     if (!mount.v2) continue;

@@ -1,0 +1,152 @@
+#include "odyn/console/console.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <system_error>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+namespace enclaver::odyn {
+namespace {
+
+using boost::asio::use_awaitable;
+constexpr std::size_t kChunk = 64 * 1024;
+
+}  // namespace
+
+struct Console::State {
+  State(const boost::asio::any_io_executor& executor, std::size_t capacity, bool echo)
+      : ring(capacity), echo(echo), pipe_reader(executor), changed(executor), executor(executor) {
+    changed.expires_at(boost::asio::steady_timer::time_point::max());
+  }
+  LogRing ring;
+  bool echo;
+  int write_fd = -1;
+  bool app_closed = false;
+  bool stopped = false;
+  boost::asio::posix::stream_descriptor pipe_reader;
+  // Waiters wait on it; cancelling it wakes them all (a condition variable
+  // for coroutines on one thread).
+  boost::asio::steady_timer changed;
+  boost::asio::any_io_executor executor;
+  std::vector<std::weak_ptr<transport::Acceptor>> acceptors;
+  std::vector<std::weak_ptr<transport::Socket>> readers;
+
+  void append(std::string_view bytes) {
+    ring.append(std::span<const char>(bytes.data(), bytes.size()));
+    if (echo) (void)!::write(2, bytes.data(), bytes.size());
+    wake();
+  }
+  void wake() {
+    changed.cancel();
+    changed.expires_at(boost::asio::steady_timer::time_point::max());
+  }
+  boost::asio::awaitable<void> wait_for_change() {
+    boost::system::error_code ignored;
+    co_await changed.async_wait(boost::asio::redirect_error(use_awaitable, ignored));
+  }
+};
+
+namespace {
+
+boost::asio::awaitable<void> drain_pipe(std::shared_ptr<Console::State> state) {
+  std::vector<char> buffer(kChunk);
+  for (;;) {
+    boost::system::error_code ec;
+    std::size_t n = co_await state->pipe_reader.async_read_some(boost::asio::buffer(buffer),
+                                                                boost::asio::redirect_error(use_awaitable, ec));
+    if (n) state->append({buffer.data(), n});
+    if (ec) break;  // EOF: every writer (the app and its children) is gone
+  }
+  state->app_closed = true;
+  state->wake();
+}
+
+boost::asio::awaitable<void> follow(std::shared_ptr<Console::State> state, std::shared_ptr<transport::Socket> socket) {
+  LogCursor cursor(state->ring);
+  try {
+    while (!state->stopped) {
+      if (cursor.caught_up(state->ring)) {
+        co_await state->wait_for_change();
+        continue;
+      }
+      std::string chunk = cursor.next(state->ring, kChunk);
+      co_await boost::asio::async_write(*socket, boost::asio::buffer(chunk), use_awaitable);
+    }
+  } catch (const std::exception&) {
+    // The reader went away; it may come back and read the backlog again.
+  }
+}
+
+boost::asio::awaitable<void> accept_readers(std::shared_ptr<Console::State> state, std::shared_ptr<transport::Acceptor> acceptor) {
+  while (!state->stopped) {
+    boost::system::error_code ec;
+    auto socket = co_await acceptor->async_accept(boost::asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      if (ec == boost::asio::error::operation_aborted || !acceptor->is_open()) co_return;
+      continue;  // EMFILE and the like: the next accept may succeed
+    }
+    auto shared = std::make_shared<transport::Socket>(std::move(socket));
+    std::erase_if(state->readers, [](const auto& weak) { return weak.expired(); });
+    state->readers.push_back(shared);
+    boost::asio::co_spawn(state->executor, follow(state, shared), boost::asio::detached);
+  }
+}
+
+}  // namespace
+
+Console::Console(const boost::asio::any_io_executor& executor, std::size_t capacity, bool echo)
+    : state_(std::make_shared<State>(executor, capacity, echo)) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "cannot create the console pipe");
+  // A larger pipe absorbs bursts while the loop is busy elsewhere.
+  ::fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
+  state_->pipe_reader.assign(fds[0]);
+  state_->write_fd = fds[1];
+  boost::asio::co_spawn(executor, drain_pipe(state_), boost::asio::detached);
+}
+
+Console::~Console() { stop(); }
+
+int Console::app_output_fd() const { return state_->write_fd; }
+
+void Console::close_app_output_fd() {
+  if (state_->write_fd >= 0) ::close(state_->write_fd);
+  state_->write_fd = -1;
+}
+
+void Console::log(std::string_view text) { state_->append("[odyn] " + std::string(text) + "\n"); }
+
+void Console::serve(transport::Acceptor acceptor) {
+  auto shared = std::make_shared<transport::Acceptor>(std::move(acceptor));
+  state_->acceptors.push_back(shared);
+  boost::asio::co_spawn(state_->executor, accept_readers(state_, shared), boost::asio::detached);
+}
+
+boost::asio::awaitable<void> Console::drained() {
+  auto state = state_;
+  while (!state->app_closed && !state->stopped) co_await state->wait_for_change();
+}
+
+void Console::stop() {
+  if (!state_ || state_->stopped) return;
+  state_->stopped = true;
+  close_app_output_fd();
+  boost::system::error_code ignored;
+  for (auto& weak : state_->acceptors)
+    if (auto a = weak.lock()) a->close(ignored);
+  for (auto& weak : state_->readers)
+    if (auto s = weak.lock()) s->close(ignored);
+  state_->pipe_reader.close(ignored);
+  state_->wake();
+}
+
+}  // namespace enclaver::odyn

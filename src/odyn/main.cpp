@@ -1,20 +1,25 @@
-// odyn: the supervisor that runs as PID 1 inside the enclave. For now it
-// loads its manifest and prints it normalised, which proves the fully static
-// build end to end (it runs in an empty FROM scratch image).
+// odyn: the supervisor that runs as PID 1 inside the enclave (see
+// supervisor.hpp). This edge reads the command line and the environment
+// (ENCLAVER_VSOCK_DIR / ENCLAVER_VSOCK_CID / ENCLAVER_NSM_SOCKET, set only by
+// the simulator) and hands typed options to the library.
+//   odyn [--config PATH] [--image-config PATH] [--grace-period S] [-- CMD...]
+//   odyn --check-config [--config PATH]   print the normalised manifest
+#include <sys/resource.h>
+
+#include <cstdlib>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
 #include "manifest/load.hpp"
 #include "manifest/serialize.hpp"
+#include "odyn/supervisor.hpp"
 
-int main(int argc, char** argv) {
-  CLI::App app{"odyn: the Enclaver supervisor (PID 1 inside the enclave)"};
-  app.set_version_flag("--version", std::string("odyn ") + ENCLAVER_VERSION);
-  std::string config = "/etc/enclaver/enclaver.yaml";
-  app.add_option("--config", config, "manifest to load")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+extern char** environ;
 
+namespace {
+
+int check_config(const std::string& config) {
   const auto result = enclaver::manifest::load_manifest_file(config);
   if (!result.ok()) {
     for (const auto& d : result.diagnostics) std::cerr << "[odyn] " << d.to_string() << "\n";
@@ -23,4 +28,51 @@ int main(int argc, char** argv) {
   }
   std::cout << "[odyn] loaded " << config << "\n" << enclaver::manifest::to_yaml(*result.manifest);
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace enclaver;
+  // Everything after "--" is the app's command, untouched by CLI11.
+  std::vector<std::string> command;
+  for (int i = 1; i < argc; ++i)
+    if (std::string_view(argv[i]) == "--") {
+      command.assign(argv + i + 1, argv + argc);
+      argc = i;
+      break;
+    }
+  CLI::App app{"odyn: the Enclaver supervisor (PID 1 inside the enclave)"};
+  app.set_version_flag("--version", std::string("odyn ") + ENCLAVER_VERSION);
+  odyn::SupervisorOptions options;
+  std::string config = options.manifest.string();
+  std::string image_config = options.image_config.string();
+  bool check = false;
+  double grace_seconds = 10;
+  app.add_option("--config", config, "manifest to load")->capture_default_str();
+  app.add_option("--image-config", image_config, "the app image's entrypoint, cmd, env, user and working dir")->capture_default_str();
+  app.add_option("--grace-period", grace_seconds, "seconds between SIGTERM and SIGKILL for the app")->capture_default_str()->check(CLI::Range(0.0, 3600.0));
+  app.add_flag("--check-config", check, "load the manifest, print it normalised, and exit");
+  CLI11_PARSE(app, argc, argv);
+  if (check) return check_config(config);
+
+  auto vsock = transport::Vsock::from_environment(std::getenv("ENCLAVER_VSOCK_DIR"), std::getenv("ENCLAVER_VSOCK_CID"));
+  if (!vsock) {
+    std::cerr << "[odyn] fatal: " << vsock.error().message << "\n";
+    return 1;
+  }
+  options.vsock = *vsock;
+  if (const char* nsm = std::getenv("ENCLAVER_NSM_SOCKET"); nsm && *nsm) options.nsm_socket = nsm;
+  options.manifest = config;
+  options.image_config = image_config;
+  options.grace = std::chrono::milliseconds(static_cast<long long>(grace_seconds * 1000));
+  options.fallback_argv = std::move(command);
+  for (char** e = environ; *e; ++e) options.own_environment.emplace_back(*e);
+  // Every relayed connection takes descriptors: use all the hard limit allows.
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  return odyn::run_supervisor(options, std::cerr);
 }

@@ -20,7 +20,7 @@ mkdir -p "$work/root/sbin" "$work/root/etc/enclaver"
 cp "$odyn" "$work/root/sbin/odyn"
 cp "$fixtures/full.yaml" "$work/root/etc/enclaver/enclaver.yaml"
 tar -C "$work/root" --owner=0 --group=0 -cf "$work/rootfs.tar" .
-docker import --change 'ENTRYPOINT ["/sbin/odyn"]' "$work/rootfs.tar" "$image" >/dev/null
+docker import --change 'ENTRYPOINT ["/sbin/odyn", "--check-config"]' "$work/rootfs.tar" "$image" >/dev/null
 layers="$(docker image inspect -f '{{len .RootFS.Layers}}' "$image")"
 [[ "$layers" == 1 ]] || fail "expected a single-layer image, got $layers layers"
 

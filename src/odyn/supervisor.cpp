@@ -1,0 +1,269 @@
+#include "odyn/supervisor.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "manifest/load.hpp"
+#include "nsm/client.hpp"
+#include "odyn/bootstrap/bootstrap.hpp"
+#include "odyn/console/console.hpp"
+#include "odyn/launch/image_config.hpp"
+#include "odyn/launch/launcher.hpp"
+#include "odyn/status_board.hpp"
+
+namespace enclaver::odyn {
+namespace {
+
+using boost::asio::use_awaitable;
+using namespace boost::asio::experimental::awaitable_operators;
+
+std::optional<std::string> read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string join(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
+int exit_code_of(int wait_status) {
+  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return 1;
+}
+
+class Supervisor {
+ public:
+  Supervisor(boost::asio::io_context& io, const SupervisorOptions& options, std::ostream& err)
+      : io_(io),
+        options_(options),
+        err_(err),
+        console_(io.get_executor(), options.log_ring_bytes, false),
+        board_(io.get_executor()),
+        children_(io, SIGCHLD),
+        forwarded_(io, SIGTERM, SIGINT, SIGHUP),
+        app_ended_(io),
+        kill_timer_(io) {
+    forwarded_.add(SIGUSR1);
+    forwarded_.add(SIGUSR2);
+    app_ended_.expires_at(boost::asio::steady_timer::time_point::max());
+  }
+
+  int run() {
+    boost::asio::co_spawn(io_, main(), [this](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          err_ << "[odyn] fatal: " << ex.what() << "\n";
+        }
+        exit_code_ = 1;
+      }
+      console_.stop();
+      board_.stop();
+      io_.stop();
+    });
+    reap_children();
+    forward_signals();
+    io_.run();
+    return exit_code_;
+  }
+
+ private:
+  void say(const std::string& text) {
+    console_.log(text);
+    err_ << "[odyn] " << text << "\n" << std::flush;
+  }
+
+  // Reports a fatal error on the status stream and waits (bounded) for the host to read it.
+  boost::asio::awaitable<void> fatal(const std::string& error) {
+    say("fatal: " + error);
+    board_.set(status::Fatal{error});
+    exit_code_ = 1;
+    co_await bounded(board_.delivered(), options_.final_status_wait);
+  }
+
+  boost::asio::awaitable<void> bounded(boost::asio::awaitable<void> work, std::chrono::milliseconds limit) {
+    boost::asio::steady_timer timer(io_, limit);
+    boost::system::error_code ignored;
+    co_await (std::move(work) || timer.async_wait(boost::asio::redirect_error(use_awaitable, ignored)));
+  }
+
+  boost::asio::awaitable<void> main() {
+    auto loaded = manifest::load_manifest_file(options_.manifest.string());
+    manifest::VsockPorts ports = loaded.ok() ? loaded.manifest->vsock_ports : manifest::VsockPorts{};
+    board_.serve(options_.vsock.listen(io_.get_executor(), ports.status_port));
+    console_.serve(options_.vsock.listen(io_.get_executor(), ports.app_log_port));
+    say("status on " + transport::to_string({transport::kCidAny, ports.status_port}) + ", log on " +
+        transport::to_string({transport::kCidAny, ports.app_log_port}) + " (" + options_.vsock.describe() + ")");
+    if (!loaded.ok()) {
+      std::string all;
+      for (const auto& d : loaded.diagnostics) {
+        say(d.to_string());
+        all += (all.empty() ? "" : "; ") + d.to_string();
+      }
+      co_await fatal("the manifest is invalid: " + all);
+      co_return;
+    }
+    manifest_ = std::move(*loaded.manifest);
+
+    if (auto up = bring_loopback_up(); !up) {
+      co_await fatal(up.error().message);
+      co_return;
+    }
+    seed_rng();
+
+    if (auto launched = launch(); !launched) {
+      co_await fatal(launched.error().message);
+      co_return;
+    }
+    boost::system::error_code ignored;
+    while (!app_status_) co_await app_ended_.async_wait(boost::asio::redirect_error(use_awaitable, ignored));
+
+    int status = *app_status_;
+    if (WIFSIGNALED(status)) {
+      board_.set(status::Signaled{WTERMSIG(status)});
+      say("the app was killed by signal " + std::to_string(WTERMSIG(status)));
+    } else {
+      board_.set(status::Exited{WEXITSTATUS(status)});
+      say("the app exited with code " + std::to_string(WEXITSTATUS(status)));
+    }
+    exit_code_ = exit_code_of(status);
+    // Its last words: the pipe may stay open in a grandchild, so not forever.
+    co_await bounded(console_.drained(), std::chrono::milliseconds(500));
+    co_await bounded(board_.delivered(), options_.final_status_wait);
+  }
+
+  void seed_rng() {
+    auto transport = nsm::open_transport(options_.nsm_socket);
+    if (!transport) {
+      say("no NSM, the kernel RNG is not seeded from it: " + transport.error().message);
+      return;
+    }
+    nsm::Client client(std::move(*transport));
+    if (auto seeded = seed_kernel_rng(client); !seeded) say(seeded.error().message);
+  }
+
+  Result<pid_t> launch() {
+    ImageConfig image;
+    if (auto text = read_text(options_.image_config)) {
+      auto parsed = parse_image_config(*text);
+      if (!parsed) return parsed.error();
+      image = std::move(*parsed);
+    } else {
+      image.cmd = options_.fallback_argv;
+      image.env = options_.own_environment;
+    }
+    auto argv = app_argv(image);
+    if (!argv) return make_error(argv.error().message + " (" + options_.image_config.string() + " is missing and no command follows --)");
+    auto spec = parse_user_spec(image.user);
+    if (!spec) return spec.error();
+    auto identity = resolve_identity(*spec, read_text(options_.etc / "passwd").value_or(""),
+                                     read_text(options_.etc / "group").value_or(""));
+    if (!identity) return identity.error();
+    LaunchSpec launch;
+    launch.argv = std::move(*argv);
+    launch.env = app_environment(image.env, *manifest_, *identity);
+    launch.identity = *identity;
+    launch.working_dir = image.working_dir.empty() ? "/" : image.working_dir;
+    launch.output_fd = console_.app_output_fd();
+    auto pid = launch_app(launch);
+    console_.close_app_output_fd();
+    if (!pid) return pid;
+    app_ = *pid;
+    board_.set(status::Running{*pid});
+    say("started the app (pid " + std::to_string(*pid) + "): " + join(launch.argv));
+    return pid;
+  }
+
+  // PID 1 reaps every child, the app's orphans included.
+  void reap_children() {
+    children_.async_wait([this](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      int status = 0;
+      pid_t pid;
+      while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0)
+        if (pid == app_) {
+          app_status_ = status;
+          app_ = -1;
+          kill_timer_.cancel();
+          app_ended_.cancel();
+        }
+      reap_children();
+    });
+  }
+
+  void forward_signals() {
+    forwarded_.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (app_ <= 0) {
+        // Nothing to forward to: stopping before the app started, or after it ended.
+        if (!app_status_) exit_code_ = 128 + sig;
+        if (sig == SIGTERM || sig == SIGINT) {
+          console_.stop();
+          board_.stop();
+          io_.stop();
+          return;
+        }
+      } else {
+        ::kill(app_, sig);
+        if ((sig == SIGTERM || sig == SIGINT) && !killing_) {
+          killing_ = true;
+          say("forwarded " + std::string(::sigabbrev_np(sig)) + " to the app; SIGKILL in " +
+              std::to_string(options_.grace.count()) + " ms if it is still running");
+          kill_timer_.expires_after(options_.grace);
+          kill_timer_.async_wait([this](const boost::system::error_code& timer_ec) {
+            if (timer_ec || app_ <= 0) return;
+            say("the app did not stop within the grace period: SIGKILL");
+            ::kill(-app_, SIGKILL);  // its whole process group
+            ::kill(app_, SIGKILL);
+          });
+        }
+      }
+      forward_signals();
+    });
+  }
+
+  boost::asio::io_context& io_;
+  const SupervisorOptions& options_;
+  std::ostream& err_;
+  Console console_;
+  StatusBoard board_;
+  boost::asio::signal_set children_;
+  boost::asio::signal_set forwarded_;
+  boost::asio::steady_timer app_ended_;
+  boost::asio::steady_timer kill_timer_;
+  std::optional<manifest::Manifest> manifest_;
+  pid_t app_ = -1;
+  std::optional<int> app_status_;
+  bool killing_ = false;
+  int exit_code_ = 1;
+};
+
+}  // namespace
+
+int run_supervisor(const SupervisorOptions& options, std::ostream& err) {
+  boost::asio::io_context io;
+  Supervisor supervisor(io, options, err);
+  return supervisor.run();
+}
+
+}  // namespace enclaver::odyn

@@ -98,7 +98,7 @@ class Supervisor {
     say("fatal: " + error);
     board_.set(status::Fatal{error});
     exit_code_ = 1;
-    co_await bounded(board_.delivered(), options_.final_status_wait);
+    co_await bounded(board_.delivered() && console_.delivered(), options_.final_status_wait);
   }
 
   boost::asio::awaitable<void> bounded(boost::asio::awaitable<void> work, std::chrono::milliseconds limit) {
@@ -149,7 +149,7 @@ class Supervisor {
     exit_code_ = exit_code_of(status);
     // Its last words: the pipe may stay open in a grandchild, so not forever.
     co_await bounded(console_.drained(), std::chrono::milliseconds(500));
-    co_await bounded(board_.delivered(), options_.final_status_wait);
+    co_await bounded(board_.delivered() && console_.delivered(), options_.final_status_wait);
   }
 
   void seed_rng() {

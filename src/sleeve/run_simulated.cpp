@@ -10,6 +10,7 @@
 #include "eif/eif_reader.hpp"
 #include "eif/eif_sign.hpp"
 #include "manifest/load.hpp"
+#include "sleeve/follow.hpp"
 
 namespace enclaver::sleeve {
 namespace {
@@ -67,6 +68,8 @@ int run_simulated(SimulateRequest request, std::ostream& err) {
 
   int exit_code = 1;
   bool stopping = false;
+  bool enclave_ended = false;
+  std::optional<int> app_code;  // from odyn's final status
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   auto on_signal = [&](const boost::system::error_code& ec, int signal) {
     if (ec || stopping) return;
@@ -76,12 +79,44 @@ int run_simulated(SimulateRequest request, std::ostream& err) {
     boost::asio::co_spawn(io, enclave->terminate(request.grace), boost::asio::detached);
   };
   signals.async_wait(on_signal);
+
+  // odyn's status and log streams; an EIF whose PID 1 is not odyn has none,
+  // and then PID 1's own end is the answer.
+  const auto& ports = loaded.manifest->vsock_ports;
+  auto keep_going = [&] { return !enclave_ended; };
+  auto on_status = [&](const odyn::Status& status) {
+    std::visit(
+        [&](const auto& s) {
+          using T = std::decay_t<decltype(s)>;
+          if constexpr (std::is_same_v<T, odyn::status::Running>) {
+            err << "enclaver-run: the app is running (pid " << s.pid << " in the enclave)\n";
+          } else if constexpr (std::is_same_v<T, odyn::status::Exited>) {
+            app_code = s.code;
+            err << "enclaver-run: the app exited with code " << s.code << "\n";
+          } else if constexpr (std::is_same_v<T, odyn::status::Signaled>) {
+            app_code = 128 + s.signal;
+            err << "enclaver-run: the app was killed by signal " << s.signal << " (SIG" << ::sigabbrev_np(s.signal) << ")\n";
+          } else if constexpr (std::is_same_v<T, odyn::status::Fatal>) {
+            app_code = 1;
+            err << "enclaver-run: odyn could not go on: " << s.error << "\n";
+          }
+        },
+        status);
+    err.flush();
+  };
+  auto on_bad_status = [&](const std::string& message) { err << "enclaver-run: bad status line from odyn: " << message << "\n"; };
+  boost::asio::co_spawn(io,
+                        follow_status(enclave->host_vsock(), {enclave->cid(), ports.status_port}, on_status, on_bad_status, keep_going),
+                        boost::asio::detached);
+  boost::asio::co_spawn(io, follow_log(enclave->host_vsock(), {enclave->cid(), ports.app_log_port}, 1, keep_going),
+                        boost::asio::detached);
   boost::asio::co_spawn(
       io,
       [&]() -> boost::asio::awaitable<void> {
         auto exit = co_await enclave->wait();
+        enclave_ended = true;
         err << "enclaver-run: the enclave " << exit.describe(options.memory_mb) << "\n";
-        exit_code = exit.exit_code();
+        exit_code = app_code.value_or(exit.exit_code());
         signals.cancel();
       },
       boost::asio::detached);

@@ -32,6 +32,7 @@ struct Console::State {
   int write_fd = -1;
   bool app_closed = false;
   bool stopped = false;
+  std::size_t connected = 0, caught_up = 0;  // readers, and those with nothing left to read
   boost::asio::posix::stream_descriptor pipe_reader;
   // Waiters wait on it; cancelling it wakes them all (a condition variable
   // for coroutines on one thread).
@@ -72,10 +73,14 @@ boost::asio::awaitable<void> drain_pipe(std::shared_ptr<Console::State> state) {
 
 boost::asio::awaitable<void> follow(std::shared_ptr<Console::State> state, std::shared_ptr<transport::Socket> socket) {
   LogCursor cursor(state->ring);
+  ++state->connected;
   try {
     while (!state->stopped) {
       if (cursor.caught_up(state->ring)) {
+        ++state->caught_up;
+        state->wake();
         co_await state->wait_for_change();
+        --state->caught_up;
         continue;
       }
       std::string chunk = cursor.next(state->ring, kChunk);
@@ -84,6 +89,8 @@ boost::asio::awaitable<void> follow(std::shared_ptr<Console::State> state, std::
   } catch (const std::exception&) {
     // The reader went away; it may come back and read the backlog again.
   }
+  --state->connected;
+  state->wake();
 }
 
 boost::asio::awaitable<void> accept_readers(std::shared_ptr<Console::State> state, std::shared_ptr<transport::Acceptor> acceptor) {
@@ -134,6 +141,11 @@ void Console::serve(transport::Acceptor acceptor) {
 boost::asio::awaitable<void> Console::drained() {
   auto state = state_;
   while (!state->app_closed && !state->stopped) co_await state->wait_for_change();
+}
+
+boost::asio::awaitable<void> Console::delivered() {
+  auto state = state_;
+  while (!state->stopped && (state->connected == 0 || state->caught_up < state->connected)) co_await state->wait_for_change();
 }
 
 void Console::stop() {

@@ -37,6 +37,9 @@ class Console {
   void serve(transport::Acceptor acceptor);
   // Completes when the app's side of the pipe is closed and drained.
   boost::asio::awaitable<void> drained();
+  // Completes once a reader is connected and every connected reader has
+  // read everything (odyn waits for it, bounded, before exiting).
+  boost::asio::awaitable<void> delivered();
   void stop();
 
   struct State;  // shared with the coroutines that serve it (defined in the .cpp)

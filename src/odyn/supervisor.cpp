@@ -23,6 +23,7 @@
 #include "odyn/launch/image_config.hpp"
 #include "odyn/launch/launcher.hpp"
 #include "odyn/status_board.hpp"
+#include "transport/forward.hpp"
 
 namespace enclaver::odyn {
 namespace {
@@ -112,8 +113,8 @@ class Supervisor {
     manifest::VsockPorts ports = loaded.ok() ? loaded.manifest->vsock_ports : manifest::VsockPorts{};
     board_.serve(options_.vsock.listen(io_.get_executor(), ports.status_port));
     console_.serve(options_.vsock.listen(io_.get_executor(), ports.app_log_port));
-    say("status on " + transport::to_string({transport::kCidAny, ports.status_port}) + ", log on " +
-        transport::to_string({transport::kCidAny, ports.app_log_port}) + " (" + options_.vsock.describe() + ")");
+    say("status on " + transport::to_string(transport::VsockAddress{transport::kCidAny, ports.status_port}) + ", log on " +
+        transport::to_string(transport::VsockAddress{transport::kCidAny, ports.app_log_port}) + " (" + options_.vsock.describe() + ")");
     if (!loaded.ok()) {
       std::string all;
       for (const auto& d : loaded.diagnostics) {
@@ -130,6 +131,10 @@ class Supervisor {
       co_return;
     }
     seed_rng();
+    if (auto ingress = start_ingress(); !ingress) {
+      co_await fatal(ingress.error().message);
+      co_return;
+    }
 
     if (auto launched = launch(); !launched) {
       co_await fatal(launched.error().message);
@@ -160,6 +165,33 @@ class Supervisor {
     }
     nsm::Client client(std::move(*transport));
     if (auto seeded = seed_kernel_rng(client); !seeded) say(seeded.error().message);
+  }
+
+  // Each ingress port: vsock (from the sleeve) -> TCP 127.0.0.1:port (the app).
+  Result<bool> start_ingress() {
+    for (const auto& ingress : manifest_->ingress) {
+      const std::uint16_t port = ingress.listen_port;
+      if (ingress.tls) return make_error("ingress port " + std::to_string(port) + ": TLS termination is not built yet; remove tls to run");
+      auto acceptor = std::make_shared<transport::Acceptor>(options_.vsock.listen(io_.get_executor(), port));
+      auto executor = io_.get_executor();
+      auto connect = [executor, port]() -> boost::asio::awaitable<boost::asio::ip::tcp::socket> {
+        boost::asio::ip::tcp::socket socket(executor);
+        co_await socket.async_connect({boost::asio::ip::address_v4::loopback(), port}, use_awaitable);
+        co_return socket;
+      };
+      transport::ForwardEvents events;
+      events.unreachable = [this, port](const std::string& error) {
+        say("ingress " + std::to_string(port) + ": the app does not accept on 127.0.0.1:" + std::to_string(port) +
+            " (" + error + "); connections are closed until it does");
+      };
+      events.reachable = [this, port] { say("ingress " + std::to_string(port) + ": the app accepts connections now"); };
+      boost::asio::co_spawn(
+          io_, [acceptor, connect, events]() { return transport::forward_connections(*acceptor, connect, events); },
+          boost::asio::detached);
+      acceptors_.push_back(acceptor);
+      say("ingress on " + transport::to_string(transport::VsockAddress{transport::kCidAny, port}) + " -> 127.0.0.1:" + std::to_string(port));
+    }
+    return true;
   }
 
   Result<pid_t> launch() {
@@ -252,6 +284,7 @@ class Supervisor {
   boost::asio::steady_timer app_ended_;
   boost::asio::steady_timer kill_timer_;
   std::optional<manifest::Manifest> manifest_;
+  std::vector<std::shared_ptr<transport::Acceptor>> acceptors_;
   pid_t app_ = -1;
   std::optional<int> app_status_;
   bool killing_ = false;

@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
   app.add_flag("--debug-mode", run.enclave.debug_mode, "debug enclave: console on stderr, PCR0/1/2/8 read as zeros in attestation");
   app.add_option("--cid", run.enclave.cid, "the enclave's CID (default: the first free from 16)")->check(CLI::Range(4u, 0xFFFFFFFEu));
   app.add_option("--grace-period", grace_seconds, "seconds between SIGTERM and SIGKILL when stopping the enclave")->capture_default_str()->check(CLI::Range(0.0, 3600.0));
+  app.add_option("--ingress-address", run.ingress_address, "address the host listens on for each ingress port")->capture_default_str();
   app.add_option("--sim-root", sim_root, "simulator root CA (PEM cert + key; created if absent); default ~/.local/share/enclaver/sim-root.pem");
 
   sleeve::SimNsmOptions nsm_options;

@@ -11,6 +11,7 @@
 #include "eif/eif_sign.hpp"
 #include "manifest/load.hpp"
 #include "sleeve/follow.hpp"
+#include "transport/forward.hpp"
 
 namespace enclaver::sleeve {
 namespace {
@@ -57,6 +58,19 @@ int run_simulated(SimulateRequest request, std::ostream& err) {
   }
 
   boost::asio::io_context io;
+  // Host ingress listeners first: a port in use fails before the enclave starts.
+  std::vector<std::pair<std::uint16_t, std::shared_ptr<boost::asio::ip::tcp::acceptor>>> ingress;
+  for (const auto& entry : loaded.manifest->ingress) {
+    try {
+      boost::asio::ip::tcp::endpoint endpoint(boost::asio::ip::make_address(request.ingress_address), entry.listen_port);
+      auto acceptor = std::make_shared<boost::asio::ip::tcp::acceptor>(io, endpoint, true);
+      ingress.emplace_back(entry.listen_port, acceptor);
+    } catch (const std::exception& e) {
+      err << "enclaver-run: cannot listen on " << request.ingress_address << ":" << entry.listen_port << " for ingress: " << e.what()
+          << "\n";
+      return 1;
+    }
+  }
   std::unique_ptr<sim::SimulatedEnclave> enclave;
   try {
     enclave = sim::SimulatedEnclave::launch(io.get_executor(), options, *info);
@@ -79,6 +93,20 @@ int run_simulated(SimulateRequest request, std::ostream& err) {
     boost::asio::co_spawn(io, enclave->terminate(request.grace), boost::asio::detached);
   };
   signals.async_wait(on_signal);
+
+  for (auto& [port, acceptor] : ingress) {
+    auto* host = &enclave->host_vsock();
+    transport::VsockAddress target{enclave->cid(), port};
+    auto connect = [host, target]() { return host->connect(target); };
+    transport::ForwardEvents events;
+    events.unreachable = [&err, target](const std::string& error) {
+      err << "enclaver-run: ingress: cannot reach " << transport::to_string(target) << " (" << error << ")\n";
+    };
+    boost::asio::co_spawn(
+        io, [acceptor, connect, events]() { return transport::forward_connections(*acceptor, connect, events); },
+        boost::asio::detached);
+    err << "enclaver-run: ingress " << request.ingress_address << ":" << port << " -> " << transport::to_string(target) << "\n";
+  }
 
   // odyn's status and log streams; an EIF whose PID 1 is not odyn has none,
   // and then PID 1's own end is the answer.
@@ -118,6 +146,8 @@ int run_simulated(SimulateRequest request, std::ostream& err) {
         err << "enclaver-run: the enclave " << exit.describe(options.memory_mb) << "\n";
         exit_code = app_code.value_or(exit.exit_code());
         signals.cancel();
+        boost::system::error_code ignored;
+        for (auto& entry : ingress) entry.second->close(ignored);
       },
       boost::asio::detached);
   io.run();

@@ -20,6 +20,7 @@ struct SimulateRequest {
   std::optional<std::uint32_t> cpu_count;   // overrides the manifest
   std::optional<std::uint64_t> memory_mb;   // overrides the manifest
   std::chrono::milliseconds grace{10000};
+  std::string ingress_address = "0.0.0.0";  // where the host listens for each ingress port
 };
 
 // Returns the sleeve's exit code; messages go to `err`.

@@ -26,12 +26,17 @@ namespace enclaver::testing {
 
 class SleeveProcess {
  public:
-  explicit SleeveProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env_extra = {}) {
-    int err[2];
+  // With `capture_stdout`, its stdout is collected too (stdout_text());
+  // otherwise it is the test's.
+  explicit SleeveProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env_extra = {},
+                         bool capture_stdout = false) {
+    int err[2], out[2] = {-1, -1};
     if (::pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+    if (capture_stdout && ::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+    if (capture_stdout) posix_spawn_file_actions_adddup2(&actions, out[1], 1);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -45,26 +50,14 @@ class SleeveProcess {
     int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), env.data());
     posix_spawn_file_actions_destroy(&actions);
     ::close(err[1]);
+    if (capture_stdout) ::close(out[1]);
     if (rc != 0) {
       ::close(err[0]);
+      if (capture_stdout) ::close(out[0]);
       throw std::runtime_error("cannot start " + argv[0]);
     }
-    reader_ = std::thread([this, fd = err[0]] {
-      char buffer[4096];
-      for (;;) {
-        ssize_t n = ::read(fd, buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR) continue;
-        std::lock_guard lock(mutex_);
-        if (n <= 0) {
-          closed_ = true;
-          changed_.notify_all();
-          break;
-        }
-        err_.append(buffer, static_cast<std::size_t>(n));
-        changed_.notify_all();
-      }
-      ::close(fd);
-    });
+    reader_ = std::thread([this, fd = err[0]] { collect(fd, err_, &closed_); });
+    if (capture_stdout) out_reader_ = std::thread([this, fd = out[0]] { collect(fd, out_, nullptr); });
   }
   ~SleeveProcess() {
     if (!exit_code_) {
@@ -72,6 +65,7 @@ class SleeveProcess {
       reap();
     }
     if (reader_.joinable()) reader_.join();
+    if (out_reader_.joinable()) out_reader_.join();
   }
   SleeveProcess(const SleeveProcess&) = delete;
   SleeveProcess& operator=(const SleeveProcess&) = delete;
@@ -100,6 +94,10 @@ class SleeveProcess {
     std::lock_guard lock(mutex_);
     return err_;
   }
+  std::string stdout_text() {
+    std::lock_guard lock(mutex_);
+    return out_;
+  }
 
   void signal(int sig) { ::kill(pid_, sig); }
 
@@ -117,10 +115,28 @@ class SleeveProcess {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     if (reader_.joinable()) reader_.join();
+    if (out_reader_.joinable()) out_reader_.join();
     return exit_code_;
   }
 
  private:
+  void collect(int fd, std::string& into, bool* closed) {
+    char buffer[4096];
+    for (;;) {
+      ssize_t n = ::read(fd, buffer, sizeof buffer);
+      if (n < 0 && errno == EINTR) continue;
+      std::lock_guard lock(mutex_);
+      if (n <= 0) {
+        if (closed) *closed = true;
+        changed_.notify_all();
+        break;
+      }
+      into.append(buffer, static_cast<std::size_t>(n));
+      changed_.notify_all();
+    }
+    ::close(fd);
+  }
+
   void reap() {
     int status = 0;
     while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
@@ -130,10 +146,10 @@ class SleeveProcess {
 
   pid_t pid_ = -1;
   std::optional<int> exit_code_;
-  std::thread reader_;
+  std::thread reader_, out_reader_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::string err_;
+  std::string err_, out_;
   bool closed_ = false;
 };
 

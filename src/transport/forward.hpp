@@ -1,0 +1,96 @@
+// Port forwarding: accept connections and relay each one to a connection
+// made for it. Both ingress halves have this shape: the sleeve accepts TCP
+// on the host and connects vsock (enclave CID, port); odyn accepts vsock and
+// connects TCP 127.0.0.1:port, where the app listens (wire.md, "Ingress").
+// A connection that cannot be made (the app is not listening yet) closes
+// the accepted one at once; such failures are reported once until a
+// connection succeeds again, not once per client.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <type_traits>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "transport/relay.hpp"
+
+namespace enclaver::transport {
+
+struct ForwardEvents {
+  // Connecting failed (the first failure after a success, or ever).
+  std::function<void(const std::string& error)> unreachable;
+  // Connecting works again after failures.
+  std::function<void()> reachable;
+};
+
+namespace detail {
+
+// Relayed bytes should not wait for Nagle's algorithm: the peer's own
+// writes already decided the segmenting.
+template <class Socket>
+void tune(Socket& socket) {
+  if constexpr (std::is_same_v<typename Socket::protocol_type, boost::asio::ip::tcp>) {
+    boost::system::error_code ignored;
+    socket.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+  }
+}
+
+struct ForwardState {
+  ForwardEvents events;
+  RelayOptions options;
+  bool failing = false;
+};
+
+template <class Accepted, class Connect>
+boost::asio::awaitable<void> forward_one(Accepted accepted, Connect connect, std::shared_ptr<ForwardState> state) {
+  tune(accepted);
+  try {
+    auto upstream = co_await connect();
+    tune(upstream);
+    if (state->failing) {
+      state->failing = false;
+      if (state->events.reachable) state->events.reachable();
+    }
+    co_await relay(accepted, upstream, state->options);
+  } catch (const std::exception& e) {  // std::system_error or boost::system::system_error
+    if (!state->failing) {
+      state->failing = true;
+      if (state->events.unreachable) state->events.unreachable(e.what());
+    }
+    RelayStreamTraits<Accepted>::abort(accepted);
+  }
+}
+
+}  // namespace detail
+
+// Serves `acceptor` until it is closed. `connect` is called once per
+// accepted connection and returns an awaitable of the other socket (it
+// throws when it cannot connect).
+template <class Acceptor, class Connect>
+boost::asio::awaitable<void> forward_connections(Acceptor& acceptor, Connect connect, ForwardEvents events = {},
+                                                 RelayOptions options = {}) {
+  auto state = std::make_shared<detail::ForwardState>(detail::ForwardState{std::move(events), options});
+  for (;;) {
+    boost::system::error_code ec;
+    auto accepted = co_await acceptor.async_accept(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    if (ec) {
+      if (ec == boost::asio::error::operation_aborted || !acceptor.is_open()) co_return;
+      // EMFILE and the like: later accepts may succeed, but not in a busy loop.
+      boost::asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(10));
+      co_await pause.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+      continue;
+    }
+    boost::asio::co_spawn(acceptor.get_executor(), detail::forward_one(std::move(accepted), connect, state),
+                          boost::asio::detached);
+  }
+}
+
+}  // namespace enclaver::transport

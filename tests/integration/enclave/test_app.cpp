@@ -1,0 +1,160 @@
+// enclave-test-app: the app the runtime tests put in their EIFs (static,
+// ours). A small HTTP/1.1 server on 127.0.0.1:PORT (Boost.Beast) that
+// writes one line per request to stdout and answers:
+//   GET  /hello            "hello from the enclave"
+//   POST /echo             the request body
+//   GET  /whoami           uid gid cwd and IN_ENCLAVE, one per line
+//   GET  /burst/N          writes N bytes to stderr (lines of 'x'), then answers
+//   GET  /orphan           forks a child that forks a grandchild and exits:
+//                          the grandchild, orphaned, exits too (PID 1 reaps)
+//   GET  /zombies          how many zombie processes the enclave holds
+//   GET  /exit/N           answers, then exits with code N
+//   GET  /signal/N         answers, then kills itself with signal N
+//   app [--ignore-sigterm] [--exit-on-sigterm N] PORT
+// Before listening it writes "app starting" to stdout.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace {
+
+namespace http = boost::beast::http;
+using boost::asio::ip::tcp;
+using boost::asio::use_awaitable;
+
+int sigterm_exit_code = 0;
+void exit_on_sigterm(int) { ::_exit(sigterm_exit_code); }
+
+std::string after(const std::string& target, const std::string& prefix) { return target.substr(prefix.size()); }
+
+// What to do once the answer is on its way.
+struct Then {
+  int exit_code = -1;
+  int signal = 0;
+};
+
+http::response<http::string_body> answer(const http::request<http::string_body>& request, Then& then) {
+  static unsigned counter = 0;
+  const std::string target(request.target());
+  std::cout << "request " << ++counter << ": " << request.method_string() << " " << target << std::endl;
+  http::response<http::string_body> response(http::status::ok, request.version());
+  response.set(http::field::content_type, "text/plain");
+  if (target == "/hello") {
+    response.body() = "hello from the enclave\n";
+  } else if (target == "/echo") {
+    response.body() = request.body();
+  } else if (target == "/whoami") {
+    const char* in_enclave = std::getenv("IN_ENCLAVE");
+    response.body() = "uid " + std::to_string(::getuid()) + "\ngid " + std::to_string(::getgid()) + "\ncwd " +
+                      std::filesystem::current_path().string() + "\nIN_ENCLAVE " + (in_enclave ? in_enclave : "") + "\n";
+  } else if (target.rfind("/burst/", 0) == 0) {
+    std::size_t n = std::stoul(after(target, "/burst/"));
+    std::string line(99, 'x');
+    line += '\n';
+    for (std::size_t written = 0; written < n; written += line.size())
+      std::cerr.write(line.data(), static_cast<std::streamsize>(std::min(line.size(), n - written)));
+    std::cerr.flush();
+    response.body() = "burst " + std::to_string(n) + "\n";
+  } else if (target == "/orphan") {
+    pid_t child = ::fork();
+    if (child == 0) {
+      if (::fork() == 0) {
+        ::usleep(200000);  // outlive the parent, then exit as an orphan
+        ::_exit(0);
+      }
+      ::_exit(0);
+    }
+    ::waitpid(child, nullptr, 0);
+    response.body() = "orphaned\n";
+  } else if (target == "/zombies") {
+    int zombies = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      std::ifstream stat(entry.path() / "stat");
+      std::string line;
+      if (!std::getline(stat, line)) continue;
+      auto close = line.rfind(')');
+      if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z') ++zombies;
+    }
+    response.body() = std::to_string(zombies) + "\n";
+  } else if (target.rfind("/exit/", 0) == 0) {
+    then.exit_code = std::stoi(after(target, "/exit/"));
+    response.body() = "exiting\n";
+  } else if (target.rfind("/signal/", 0) == 0) {
+    then.signal = std::stoi(after(target, "/signal/"));
+    response.body() = "signalling\n";
+  } else {
+    response.result(http::status::not_found);
+    response.body() = "no such thing\n";
+  }
+  response.prepare_payload();
+  return response;
+}
+
+boost::asio::awaitable<void> serve(tcp::socket socket) {
+  boost::beast::flat_buffer buffer;
+  try {
+    for (;;) {
+      http::request<http::string_body> request;
+      co_await http::async_read(socket, buffer, request, use_awaitable);
+      Then then;
+      auto response = answer(request, then);
+      bool keep_alive = request.keep_alive();
+      co_await http::async_write(socket, response, use_awaitable);
+      if (then.exit_code >= 0 || then.signal) {
+        socket.shutdown(tcp::socket::shutdown_send);
+        std::cout.flush();
+        if (then.signal) ::kill(::getpid(), then.signal);
+        ::_exit(then.exit_code);
+      }
+      if (!keep_alive) break;
+    }
+  } catch (const std::exception&) {
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; ++i) {
+    std::string flag = argv[i];
+    if (flag == "--ignore-sigterm") {
+      ::signal(SIGTERM, SIG_IGN);
+    } else if (flag == "--exit-on-sigterm" && i + 1 < argc) {
+      sigterm_exit_code = std::atoi(argv[++i]);
+      ::signal(SIGTERM, exit_on_sigterm);
+    }
+  }
+  if (i != argc - 1) {
+    std::cerr << "usage: app [--ignore-sigterm] [--exit-on-sigterm N] PORT\n";
+    return 2;
+  }
+  auto port = static_cast<unsigned short>(std::stoi(argv[i]));
+  std::cout << "app starting" << std::endl;
+  boost::asio::io_context io;
+  tcp::acceptor acceptor(io, {boost::asio::ip::address_v4::loopback(), port});
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        for (;;) {
+          auto socket = co_await acceptor.async_accept(use_awaitable);
+          boost::asio::co_spawn(io, serve(std::move(socket)), boost::asio::detached);
+        }
+      },
+      boost::asio::detached);
+  io.run();
+}

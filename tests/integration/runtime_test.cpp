@@ -1,0 +1,155 @@
+// The runtime end to end in the simulator: odyn as PID 1 running
+// enclave-test-app (enclave/test_app.cpp) from a real EIF, the sleeve
+// (`enclaver-run --simulate`) in front: ingress through host TCP -> sleeve
+// -> vsock -> odyn -> app, checked with curl; the log stream; status and
+// exit codes; signals; reaping; the image's user and working directory; a
+// bad manifest. Needs root (namespaces); skipped otherwise.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "tests/integration/enclave/sleeve_process.hpp"
+#include "tests/integration/support/files.hpp"
+#include "tests/integration/support/process.hpp"
+
+namespace enclaver::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+constexpr const char* kPort = "18090";
+
+class Runtime : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "the simulator needs root";
+    dir_ = fresh_test_dir("enclaver-runtime-");
+    write_tiny_blobs(dir_ / "blobs", "console=ttyS0");
+    fs::create_directories(dir_ / "rootfs/sbin");
+    fs::create_directories(dir_ / "rootfs/srv");
+    fs::copy_file(program("odyn"), dir_ / "rootfs/sbin/odyn");
+    fs::copy_file(TEST_APP, dir_ / "rootfs/app");
+    write_file(dir_ / "rootfs/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nworker:x:1234:4321:W:/srv:/bin/sh\n");
+    write_file(dir_ / "rootfs/etc/group", "root:x:0:\nworkers:x:4321:\n");
+    manifest_ = "version: v1\nname: runtime\ntarget: runtime:latest\nsources:\n  app: runtime:latest\ndefaults:\n  memory_mb: 256\n"
+                "ingress:\n  - listen_port: " + std::string(kPort) + "\n";
+  }
+  void TearDown() override {
+    sleeve_.reset();
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+
+  // Builds the EIF (odyn with `odyn_args`, then `-- /app APP_ARGS PORT`)
+  // unless image.json is given, and starts the sleeve; waits for the app.
+  void start(const std::vector<std::string>& odyn_args, const std::vector<std::string>& app_args, bool wait_running = true) {
+    write_file(dir_ / "rootfs/etc/enclaver/enclaver.yaml", manifest_);
+    write_file(dir_ / "enclaver.yaml", manifest_);
+    std::vector<std::string> argv = {program("enclaver"), "eif", "build", "--blobs", (dir_ / "blobs").string(), "--rootfs",
+                                     (dir_ / "rootfs").string(), "-o", (dir_ / "app.eif").string(), "--", "/sbin/odyn"};
+    argv.insert(argv.end(), odyn_args.begin(), odyn_args.end());
+    if (!fs::exists(dir_ / "rootfs/etc/enclaver/image.json")) {
+      argv.insert(argv.end(), {"--", "/app"});
+      argv.insert(argv.end(), app_args.begin(), app_args.end());
+      argv.push_back(kPort);
+    }
+    auto built = run(argv);
+    ASSERT_EQ(built.exit_code, 0) << built.err;
+    sleeve_ = std::make_unique<SleeveProcess>(
+        std::vector<std::string>{program("enclaver-run"), "--simulate", "--eif", (dir_ / "app.eif").string(), "--manifest",
+                                 (dir_ / "enclaver.yaml").string(), "--sim-root", (dir_ / "sim-root.pem").string(),
+                                 "--ingress-address", "127.0.0.1", "--grace-period", "5"},
+        std::vector<std::string>{}, /*capture_stdout=*/true);
+    if (wait_running) ASSERT_TRUE(sleeve_->wait_for("the app is running")) << sleeve_->stderr_text();
+  }
+
+  ProcessResult curl(const std::string& path, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv = {"/usr/bin/curl", "-sS", "--max-time", "10", "--retry", "20", "--retry-connrefused",
+                                     "--retry-delay", "0"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back(std::string("http://127.0.0.1:") + kPort + path);
+    return run(argv);
+  }
+
+  fs::path dir_;
+  std::string manifest_;
+  std::unique_ptr<SleeveProcess> sleeve_;
+};
+
+TEST_F(Runtime, TheAppAnswersThroughTheIngressPathAndItsLogReachesTheHostInOrder) {
+  start({}, {});
+  EXPECT_EQ(curl("/hello").out, "hello from the enclave\n");
+  EXPECT_EQ(curl("/echo", {"--data-binary", "ping pong"}).out, "ping pong");
+  EXPECT_THAT(curl("/whoami").out, HasSubstr("IN_ENCLAVE true"));
+  EXPECT_EQ(curl("/exit/0").out, "exiting\n");
+  EXPECT_EQ(sleeve_->wait_exit(), 0) << sleeve_->stderr_text();
+  auto log = sleeve_->stdout_text();
+  auto starting = log.find("app starting"), first = log.find("request 1: GET /hello"), last = log.find("request 4: GET /exit/0");
+  EXPECT_NE(starting, std::string::npos) << log;
+  EXPECT_LT(starting, first) << "output written before the sleeve connected comes first";
+  EXPECT_LT(first, last) << log;
+  EXPECT_THAT(log, HasSubstr("[odyn] started the app"));
+  EXPECT_THAT(sleeve_->stderr_text(), HasSubstr("the app exited with code 0"));
+}
+
+TEST_F(Runtime, ExitCodesAndSignalsReachTheHost) {
+  start({}, {});
+  curl("/exit/3");
+  EXPECT_EQ(sleeve_->wait_exit(), 3) << sleeve_->stderr_text();
+  start({}, {});
+  curl("/signal/9");
+  EXPECT_EQ(sleeve_->wait_exit(), 137) << sleeve_->stderr_text();
+  EXPECT_THAT(sleeve_->stderr_text(), HasSubstr("killed by signal 9 (SIGKILL)"));
+}
+
+TEST_F(Runtime, SigtermToTheSleeveReachesTheApp) {
+  start({}, {"--exit-on-sigterm", "42"});
+  EXPECT_EQ(curl("/hello").exit_code, 0);
+  sleeve_->signal(SIGTERM);
+  EXPECT_EQ(sleeve_->wait_exit(), 42) << sleeve_->stderr_text();
+}
+
+TEST_F(Runtime, AnAppIgnoringSigtermIsKilledAfterOdynsGracePeriod) {
+  start({"--grace-period", "0.5"}, {"--ignore-sigterm"});
+  EXPECT_EQ(curl("/hello").exit_code, 0);
+  sleeve_->signal(SIGINT);
+  EXPECT_EQ(sleeve_->wait_exit(std::chrono::seconds(20)), 137) << sleeve_->stderr_text();
+  EXPECT_THAT(sleeve_->stdout_text(), HasSubstr("[odyn] the app did not stop within the grace period: SIGKILL"));
+}
+
+TEST_F(Runtime, OrphanedGrandchildrenAreReaped) {
+  start({}, {});
+  EXPECT_EQ(curl("/orphan").out, "orphaned\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  EXPECT_EQ(curl("/zombies").out, "0\n");
+  curl("/exit/0");
+  EXPECT_EQ(sleeve_->wait_exit(), 0);
+}
+
+TEST_F(Runtime, TheImagesUserAndWorkingDirectoryAreHonoured) {
+  write_file(dir_ / "rootfs/etc/enclaver/image.json",
+             R"({"entrypoint":["/app"],"cmd":[")" + std::string(kPort) + R"("],"env":["FROM_IMAGE=1"],"user":"worker","working_dir":"/srv"})");
+  start({}, {});
+  auto who = curl("/whoami").out;
+  EXPECT_THAT(who, HasSubstr("uid 1234\ngid 4321\ncwd /srv\n"));
+  curl("/exit/0");
+  EXPECT_EQ(sleeve_->wait_exit(), 0);
+}
+
+TEST_F(Runtime, ABadManifestIsAFatalStatusAndExitCode1) {
+  write_file(dir_ / "rootfs/etc/enclaver/enclaver.yaml", "version: v1\ningres: []\n");
+  write_file(dir_ / "enclaver.yaml", manifest_);
+  auto built = run({program("enclaver"), "eif", "build", "--blobs", (dir_ / "blobs").string(), "--rootfs", (dir_ / "rootfs").string(),
+                    "-o", (dir_ / "app.eif").string(), "--", "/sbin/odyn", "--", "/app", kPort});
+  ASSERT_EQ(built.exit_code, 0) << built.err;
+  SleeveProcess sleeve({program("enclaver-run"), "--simulate", "--eif", (dir_ / "app.eif").string(), "--manifest",
+                        (dir_ / "enclaver.yaml").string(), "--sim-root", (dir_ / "sim-root.pem").string(), "--ingress-address",
+                        "127.0.0.1"});
+  EXPECT_EQ(sleeve.wait_exit(), 1) << sleeve.stderr_text();
+  EXPECT_THAT(sleeve.stderr_text(), HasSubstr("odyn could not go on: the manifest is invalid"));
+  EXPECT_THAT(sleeve.stderr_text(), HasSubstr("did you mean `ingress`?"));
+}
+
+}  // namespace
+}  // namespace enclaver::testing

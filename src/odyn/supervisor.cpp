@@ -19,6 +19,7 @@
 #include "manifest/load.hpp"
 #include "nsm/client.hpp"
 #include "odyn/bootstrap/bootstrap.hpp"
+#include "odyn/clock_sync.hpp"
 #include "odyn/console/console.hpp"
 #include "odyn/launch/image_config.hpp"
 #include "odyn/launch/launcher.hpp"
@@ -134,6 +135,13 @@ class Supervisor {
     if (auto ingress = start_ingress(); !ingress) {
       co_await fatal(ingress.error().message);
       co_return;
+    }
+    if (manifest_->clock_sync.enabled) {
+      ClockSyncOptions clock;
+      clock.host = {transport::kCidParent, manifest_->vsock_ports.clock_sync_port};
+      clock.interval = std::chrono::seconds(manifest_->clock_sync.interval_secs);
+      clock.log = [this](const std::string& line) { say(line); };
+      boost::asio::co_spawn(io_, run_clock_sync(options_.vsock, clock), boost::asio::detached);
     }
 
     if (auto launched = launch(); !launched) {

@@ -10,6 +10,7 @@
 #include "eif/eif_reader.hpp"
 #include "eif/eif_sign.hpp"
 #include "manifest/load.hpp"
+#include "sleeve/clock_server.hpp"
 #include "sleeve/follow.hpp"
 #include "transport/forward.hpp"
 
@@ -72,8 +73,15 @@ int run_simulated(SimulateRequest request, std::ostream& err) {
     }
   }
   std::unique_ptr<sim::SimulatedEnclave> enclave;
+  // What odyn connects to at its start must listen before it runs.
+  std::shared_ptr<transport::Acceptor> clock;
+  auto before_run = [&](const transport::Vsock& host) {
+    if (!loaded.manifest->clock_sync.enabled) return;
+    clock = std::make_shared<transport::Acceptor>(host.listen(io.get_executor(), loaded.manifest->vsock_ports.clock_sync_port));
+    boost::asio::co_spawn(io, [clock]() { return serve_clock(*clock); }, boost::asio::detached);
+  };
   try {
-    enclave = sim::SimulatedEnclave::launch(io.get_executor(), options, *info);
+    enclave = sim::SimulatedEnclave::launch(io.get_executor(), options, *info, before_run);
   } catch (const std::exception& e) {
     err << "enclaver-run: " << e.what() << "\n";
     return 1;
@@ -148,6 +156,7 @@ int run_simulated(SimulateRequest request, std::ostream& err) {
         signals.cancel();
         boost::system::error_code ignored;
         for (auto& entry : ingress) entry.second->close(ignored);
+        if (clock) clock->close(ignored);
       },
       boost::asio::detached);
   io.run();

@@ -90,6 +90,8 @@ TEST_F(Runtime, TheAppAnswersThroughTheIngressPathAndItsLogReachesTheHostInOrder
   EXPECT_LT(starting, first) << "output written before the sleeve connected comes first";
   EXPECT_LT(first, last) << log;
   EXPECT_THAT(log, HasSubstr("[odyn] started the app"));
+  EXPECT_THAT(log, HasSubstr("[odyn] clock sync: this enclave may not set its clock"))
+      << "odyn asked the sleeve's clock server and found CAP_SYS_TIME dropped";
   EXPECT_THAT(sleeve_->stderr_text(), HasSubstr("the app exited with code 0"));
 }
 

@@ -4,7 +4,9 @@
 
 #include <vector>
 
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -44,6 +46,34 @@ void write_all(int fd, std::string_view bytes) {
     bytes.remove_prefix(static_cast<std::size_t>(n));
   }
 }
+
+// Where the log goes. A pipe or a terminal is written asynchronously, so a
+// slow consumer holds back only the log (odyn's ring then drops, visibly),
+// never the sleeve's event loop and its proxies; a regular file cannot be
+// polled and is written directly (it does not block for long).
+class LogOutput {
+ public:
+  LogOutput(const boost::asio::any_io_executor& executor, int fd) : fd_(fd), stream_(executor) {
+    int copy = ::dup(fd);
+    boost::system::error_code ec;
+    if (copy >= 0) stream_.assign(copy, ec);
+    if (ec) ::close(copy);
+  }
+  boost::asio::awaitable<void> write(std::string_view bytes) {
+    if (bytes.empty()) co_return;
+    if (!stream_.is_open()) {
+      write_all(fd_, bytes);
+      co_return;
+    }
+    boost::system::error_code ec;  // stdout gone: nothing more to show
+    co_await boost::asio::async_write(stream_, boost::asio::buffer(bytes.data(), bytes.size()),
+                                      boost::asio::redirect_error(use_awaitable, ec));
+  }
+
+ private:
+  int fd_;
+  boost::asio::posix::stream_descriptor stream_;
+};
 
 }  // namespace
 
@@ -117,6 +147,7 @@ boost::asio::awaitable<void> follow_status(transport::Vsock vsock, transport::Vs
 
 boost::asio::awaitable<void> follow_log(transport::Vsock vsock, transport::VsockAddress address, int out_fd, KeepGoing keep_going) {
   LogDeduplicator dedup;
+  LogOutput out(co_await boost::asio::this_coro::executor, out_fd);
   std::vector<char> chunk(64 * 1024);
   while (keep_going()) {
     auto socket = co_await connect_retrying(vsock, address, keep_going);
@@ -131,14 +162,14 @@ boost::asio::awaitable<void> follow_log(transport::Vsock vsock, transport::Vsock
         auto outcome = co_await (socket->async_read_some(boost::asio::buffer(chunk), boost::asio::redirect_error(use_awaitable, ec)) ||
                                  quiet.async_wait(use_awaitable));
         if (outcome.index() == 1) {
-          write_all(out_fd, dedup.feed({}, true));
+          co_await out.write(dedup.feed({}, true));
           continue;
         }
         n = std::get<0>(outcome);
       } else {
         n = co_await socket->async_read_some(boost::asio::buffer(chunk), boost::asio::redirect_error(use_awaitable, ec));
       }
-      write_all(out_fd, dedup.feed({chunk.data(), n}, static_cast<bool>(ec)));
+      co_await out.write(dedup.feed({chunk.data(), n}, static_cast<bool>(ec)));
       if (ec) break;
     }
   }

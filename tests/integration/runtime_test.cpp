@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <regex>
 
 #include "tests/integration/enclave/sleeve_process.hpp"
 #include "tests/integration/support/files.hpp"
@@ -93,6 +94,23 @@ TEST_F(Runtime, TheAppAnswersThroughTheIngressPathAndItsLogReachesTheHostInOrder
   EXPECT_THAT(log, HasSubstr("[odyn] clock sync: this enclave may not set its clock"))
       << "odyn asked the sleeve's clock server and found CAP_SYS_TIME dropped";
   EXPECT_THAT(sleeve_->stderr_text(), HasSubstr("the app exited with code 0"));
+}
+
+TEST_F(Runtime, ASlowLogReaderGetsTheDropMarkerAndTheAppNeverBlocks) {
+  start({}, {});
+  sleeve_->hold_stdout(true);
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(curl("/burst/2000000").out, "burst 2000000\n");
+  EXPECT_EQ(curl("/burst/2000000").out, "burst 2000000\n");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(8))
+      << "the app's writes did not wait for the log reader";
+  sleeve_->hold_stdout(false);
+  EXPECT_EQ(curl("/exit/0").out, "exiting\n");
+  EXPECT_EQ(sleeve_->wait_exit(), 0) << sleeve_->stderr_text();
+  // (Checked as booleans: the log holds megabytes of 'x'.)
+  auto log = sleeve_->stdout_text();
+  EXPECT_TRUE(std::regex_search(log, std::regex("\\n\\[odyn: [0-9]+ bytes of log dropped\\]\\n"))) << "no drop marker";
+  EXPECT_NE(log.find("request 3: GET /exit/0"), std::string::npos) << "the log goes on after the drop";
 }
 
 TEST_F(Runtime, ExitCodesAndSignalsReachTheHost) {

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -56,8 +57,8 @@ class SleeveProcess {
       if (capture_stdout) ::close(out[0]);
       throw std::runtime_error("cannot start " + argv[0]);
     }
-    reader_ = std::thread([this, fd = err[0]] { collect(fd, err_, &closed_); });
-    if (capture_stdout) out_reader_ = std::thread([this, fd = out[0]] { collect(fd, out_, nullptr); });
+    reader_ = std::thread([this, fd = err[0]] { collect(fd, err_, &closed_, nullptr); });
+    if (capture_stdout) out_reader_ = std::thread([this, fd = out[0]] { collect(fd, out_, nullptr, &stdout_held_); });
   }
   ~SleeveProcess() {
     if (!exit_code_) {
@@ -101,6 +102,9 @@ class SleeveProcess {
 
   void signal(int sig) { ::kill(pid_, sig); }
 
+  // While held, its stdout is not read: a slow consumer of the log.
+  void hold_stdout(bool held) { stdout_held_ = held; }
+
   // Its exit code (128+N for signal N), or nullopt if it is still running after `timeout`.
   std::optional<int> wait_exit(std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -120,9 +124,13 @@ class SleeveProcess {
   }
 
  private:
-  void collect(int fd, std::string& into, bool* closed) {
+  void collect(int fd, std::string& into, bool* closed, const std::atomic<bool>* held) {
     char buffer[4096];
     for (;;) {
+      if (held && *held) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        continue;
+      }
       ssize_t n = ::read(fd, buffer, sizeof buffer);
       if (n < 0 && errno == EINTR) continue;
       std::lock_guard lock(mutex_);
@@ -151,6 +159,7 @@ class SleeveProcess {
   std::condition_variable changed_;
   std::string err_, out_;
   bool closed_ = false;
+  std::atomic<bool> stdout_held_{false};
 };
 
 }  // namespace enclaver::testing

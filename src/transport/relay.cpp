@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
 
 #include "transport/relay_run.hpp"
 
@@ -29,18 +30,21 @@ bool sigpipe_ignored() {
 
 std::string describe(steady_clock::duration d) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
+  if (ms >= 1000 && ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
   return std::to_string(ms) + " ms";
 }
 
 // A direction must not throw (awaitable_operators' && would then cancel the
-// other one half-way, with no stats); whatever escapes stops the run.
+// other one half-way, with no stats); whatever escapes stops the run. A
+// cancelled coroutine throws operation_aborted from its next co_await.
 asio::awaitable<void> run_direction(RelayRun& run, Direction& direction, bool splice) {
   try {
     if (splice)
       co_await splice_direction(run, direction);
     else
       co_await copy_direction(run, direction);
+  } catch (const boost::system::system_error& e) {
+    fail(run, "relaying", direction.from_name, e.code());
   } catch (const std::exception& e) {
     run.stop(std::string(direction.from_name) + "->" + direction.to_name + ": " + e.what());
   }
@@ -103,6 +107,9 @@ boost::asio::awaitable<RelayStats> relay_ends(RelayEnd& a, RelayEnd& b, RelayOpt
       co_await (std::move(both) || watch_idle(run));
     else
       co_await std::move(both);
+  } catch (const boost::system::system_error& e) {
+    // The relay was cancelled before it started (operation_aborted).
+    fail(run, "relaying", "a", e.code());
   } catch (const std::exception& e) {
     // Only the machinery (an allocation) can throw here.
     run.stop(e.what());

@@ -13,9 +13,10 @@
 // both ends are aborted (RelayStreamTraits::abort, relay_stream.hpp).
 //   - A TCP end is closed with SO_LINGER {1, 0}: its peer gets an RST and
 //     sees ECONNRESET, as the peer of the failing end did.
-//   - A Unix (simulated vsock) or AF_VSOCK end cannot carry a reset; it is
-//     just closed. Its peer reads whatever was already queued to it, then
-//     end of stream (read() returns 0), and its writes fail with EPIPE.
+//   - A Unix (simulated vsock) end cannot carry a reset, nor can AF_VSOCK
+//     (Linux's virtio transport); it is just closed. Its peer reads
+//     whatever was already queued to it, then end of stream (read()
+//     returns 0), and its writes fail with EPIPE.
 //     Linux makes that first read fail with ECONNRESET instead of returning
 //     0 only when our end still held bytes the relay had not yet read. A
 //     protocol that must tell a reset from an orderly close across vsock has
@@ -30,9 +31,10 @@
 // awaitable_operators' ||) aborts both ends as well: "cancelled".
 //
 // Ownership. The caller owns both streams and keeps them alive until the
-// relay completes. The relay closes them only when it aborts them; after a
-// clean end they are open (shut down both ways) and closing them is the
-// caller's.
+// relay completes, using neither meanwhile. The relay closes them only when
+// it aborts them; after a clean end they are open (shut down both ways) and
+// closing them is the caller's. Splicing switches socket ends to
+// non-blocking mode, through asio, so their own operations work as before.
 //
 // How bytes move. When both ends are sockets and allow_splice, each
 // direction moves bytes with splice(2), socket -> its own pipe -> socket,
@@ -41,7 +43,14 @@
 // socket (EINVAL); streams that are not sockets (TLS) are always copied.
 // Memory is bounded by one pipe or one buffer per direction: a slow reader
 // holds the writer back through the sockets' flow control, nothing queues
-// up in the relay.
+// up in the relay. A splicing relay holds four descriptors (two pipes)
+// besides the two sockets: size RLIMIT_NOFILE for six per connection.
+//
+// Socket buffers are the caller's: the relay leaves them alone. On legs
+// that stay on the machine (vsock, an enclave's loopback to its
+// application) modest fixed buffers (256 KiB) are faster than autotuned
+// ones, the bytes in flight staying in the CPU cache; a socket facing a
+// real network needs autotuning (see bench/relay_hop.cpp).
 //
 // SIGPIPE. splice(2) cannot be told MSG_NOSIGNAL, yet the relay never lets a
 // vanished peer raise SIGPIPE: unless the process ignores SIGPIPE, the relay
@@ -66,10 +75,12 @@ struct RelayOptions {
   std::chrono::steady_clock::duration idle_timeout{0};
   // The buffer of each copying direction.
   std::size_t buffer_size = 64 * 1024;
-  // The pipe of each splicing direction: how much one splice(2) moves. A
-  // larger pipe than Linux's 64 KiB default halves the system calls per
-  // byte; when the kernel refuses the size (fs.pipe-max-size, or the user's
-  // pipe-user-pages-soft budget spent), the default size is used.
+  // The pipe of each splicing direction: the most one splice(2) moves. From
+  // 64 KiB (Linux's default) to 1 MiB, throughput differed by less than the
+  // noise on loopback (bench/relay_bench.py); this bounds the kernel memory
+  // a stalled direction pins. When the kernel refuses the size
+  // (fs.pipe-max-size, or the user's pipe-user-pages-soft budget spent),
+  // the pipe keeps the size it got.
   std::size_t pipe_size = 256 * 1024;
   // false: always copy through buffer_size (to measure, or to test the
   // copying path on sockets).
@@ -79,7 +90,7 @@ struct RelayOptions {
 struct RelayStats {
   std::uint64_t a_to_b = 0;  // bytes written to b
   std::uint64_t b_to_a = 0;  // bytes written to a
-  bool spliced = false;      // both directions moved their bytes with splice(2)
+  bool spliced = false;      // both directions ran on splice(2), neither copied
   bool reset = false;        // ended by an error, the idle timeout or cancellation
   bool timed_out = false;    // ... by the idle timeout
   std::string error;         // why it was reset ("reading a: Connection reset by peer"); empty if clean

@@ -14,7 +14,10 @@
 #include <vector>
 
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/system/error_code.hpp>
 
 #include "common/fd.hpp"
@@ -24,6 +27,11 @@ namespace enclaver::transport::detail {
 namespace {
 
 using boost::asio::socket_base;
+
+// A direction whose source never runs dry (and whose destination keeps
+// up) would never wait, and so never let the other coroutines on its
+// executor run (other connections, timers): it yields after this many bytes.
+constexpr std::size_t kBytesBeforeYielding = 1 << 20;
 
 // Flags for both splices: move pages rather than copy where the kernel can;
 // never sleep in the call, the reactor does the waiting.
@@ -43,8 +51,8 @@ std::optional<Pipe> open_pipe(std::size_t wanted) {
   int fds[2];
   if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return std::nullopt;
   Pipe pipe{Fd(fds[0]), Fd(fds[1])};
-  // Refused beyond fs.pipe-max-size or the user's pipe budget; the default
-  // size still works, only with more system calls per byte.
+  // Refused beyond fs.pipe-max-size or the user's pipe budget: the pipe
+  // keeps the size it was given, which works as well, in smaller steps.
   int size = wanted > 0 ? ::fcntl(fds[1], F_SETPIPE_SZ, static_cast<int>(std::min<std::size_t>(wanted, INT_MAX))) : -1;
   if (size <= 0) size = ::fcntl(fds[1], F_GETPIPE_SZ);
   pipe.capacity = size > 0 ? static_cast<std::size_t>(size) : 64 * 1024;
@@ -74,8 +82,8 @@ class SigpipeBlock {
   // bytes before its socket broke returns the count, with SIGPIPE raised.
   void discard_raised() {
     if (!active_) return;
-    const timespec now{};
-    (void)::sigtimedwait(&sigpipe_, nullptr, &now);
+    const timespec no_wait{};
+    (void)::sigtimedwait(&sigpipe_, nullptr, &no_wait);
   }
 
  private:
@@ -130,6 +138,38 @@ boost::asio::awaitable<void> fall_back_with(RelayRun& run, Direction& direction,
   co_await copy_direction(run, direction);
 }
 
+// Moves the `in_pipe` bytes the pipe holds into `to`, waiting while its
+// send buffer is full. false: the direction ended instead (it failed, the
+// run stopped, or the rest went out as a copy).
+boost::asio::awaitable<bool> empty_pipe(RelayRun& run, Direction& direction, Pipe& pipe, std::size_t in_pipe,
+                                        bool& spliced_out) {
+  while (in_pipe > 0) {
+    const Drained drained = drain(pipe.read_end.get(), direction.to.socket_fd(), in_pipe, run.guard_sigpipe);
+    if (drained.bytes > 0) {
+      in_pipe -= drained.bytes;
+      spliced_out = true;
+      run.moved(direction.moved, drained.bytes);
+    }
+    if (drained.error == 0) break;
+    if (drained.error == EAGAIN) {
+      auto ec = co_await direction.to.wait(socket_base::wait_write);
+      if (run.stopped) co_return false;
+      if (ec) {
+        fail(run, "writing", direction.to_name, ec);
+        co_return false;
+      }
+      continue;
+    }
+    if (drained.error == EINVAL && !spliced_out) {
+      co_await fall_back_with(run, direction, pipe, in_pipe);
+      co_return false;
+    }
+    fail(run, "writing", direction.to_name, errno_code(drained.error));
+    co_return false;
+  }
+  co_return true;
+}
+
 }  // namespace
 
 boost::asio::awaitable<void> splice_direction(RelayRun& run, Direction& direction) {
@@ -140,7 +180,12 @@ boost::asio::awaitable<void> splice_direction(RelayRun& run, Direction& directio
   }
   direction.spliced = true;
   bool spliced_in = false, spliced_out = false;
+  std::size_t since_wait = 0;
   for (;;) {
+    if (since_wait >= kBytesBeforeYielding) {
+      since_wait = 0;
+      co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
+    }
     if (run.stopped) co_return;
     // The pipe is empty here: fill it with what the source has, up to its
     // size, then drain it completely before reading again. While the
@@ -152,54 +197,32 @@ boost::asio::awaitable<void> splice_direction(RelayRun& run, Direction& directio
       co_await finish(run, direction);
       co_return;
     }
-    if (n < 0) {
-      const int err = errno;
-      if (err == EINTR) continue;
-      if (err == EAGAIN) {
-        auto ec = co_await direction.from.wait(socket_base::wait_read);
-        if (run.stopped) co_return;
-        if (ec) {
-          fail(run, "reading", direction.from_name, ec);
-          co_return;
-        }
-        continue;
-      }
-      if (err == EINVAL && !spliced_in) {  // a socket the kernel cannot splice from
-        direction.spliced = false;
-        pipe.reset();
-        co_await copy_direction(run, direction);
+    if (n > 0) {
+      spliced_in = true;
+      since_wait += static_cast<std::size_t>(n);
+      if (!co_await empty_pipe(run, direction, *pipe, static_cast<std::size_t>(n), spliced_out)) co_return;
+      continue;
+    }
+    const int err = errno;
+    if (err == EINTR) continue;
+    if (err == EAGAIN) {
+      since_wait = 0;
+      auto ec = co_await direction.from.wait(socket_base::wait_read);
+      if (run.stopped) co_return;
+      if (ec) {
+        fail(run, "reading", direction.from_name, ec);
         co_return;
       }
-      fail(run, "reading", direction.from_name, errno_code(err));
+      continue;
+    }
+    if (err == EINVAL && !spliced_in) {  // a socket the kernel cannot splice from
+      direction.spliced = false;
+      pipe.reset();
+      co_await copy_direction(run, direction);
       co_return;
     }
-    spliced_in = true;
-
-    std::size_t in_pipe = static_cast<std::size_t>(n);
-    while (in_pipe > 0) {
-      const Drained drained = drain(pipe->read_end.get(), direction.to.socket_fd(), in_pipe, run.guard_sigpipe);
-      if (drained.bytes > 0) {
-        in_pipe -= drained.bytes;
-        spliced_out = true;
-        run.moved(direction.moved, drained.bytes);
-      }
-      if (drained.error == 0) break;
-      if (drained.error == EAGAIN) {
-        auto ec = co_await direction.to.wait(socket_base::wait_write);
-        if (run.stopped) co_return;
-        if (ec) {
-          fail(run, "writing", direction.to_name, ec);
-          co_return;
-        }
-        continue;
-      }
-      if (drained.error == EINVAL && !spliced_out) {
-        co_await fall_back_with(run, direction, *pipe, in_pipe);
-        co_return;
-      }
-      fail(run, "writing", direction.to_name, errno_code(drained.error));
-      co_return;
-    }
+    fail(run, "reading", direction.from_name, errno_code(err));
+    co_return;
   }
 }
 

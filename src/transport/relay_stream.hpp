@@ -34,8 +34,8 @@ namespace enclaver::transport {
 //   static awaitable<error_code> wait(Stream&, socket_base::wait_type)
 // Bytes otherwise go through the stream's async_read_some and
 // boost::asio::async_write, so any AsyncReadStream + AsyncWriteStream with a
-// specialisation can be relayed (the TLS ingress specialises it for
-// ssl::stream<Socket>).
+// specialisation can be relayed (such as ssl::stream<Socket>, for an
+// ingress that terminates TLS).
 template <class Stream>
 struct RelayStreamTraits;
 

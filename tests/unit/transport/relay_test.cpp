@@ -263,6 +263,65 @@ TEST_P(RelayPaths, RelaysBetweenTcpAndSimulatedVsock) {
   EXPECT_EQ(stats->spliced, splicing());
 }
 
+// A stream that is not a socket, as a TLS stream is not: it reads and
+// writes through a TCP socket it does not hand out.
+class HiddenSocketStream {
+ public:
+  using executor_type = tcp::socket::executor_type;
+  explicit HiddenSocketStream(tcp::socket& socket) : socket(socket) {}
+  executor_type get_executor() { return socket.get_executor(); }
+  template <class Buffers, class Token>
+  auto async_read_some(const Buffers& buffers, Token&& token) {
+    return socket.async_read_some(buffers, std::forward<Token>(token));
+  }
+  template <class Buffers, class Token>
+  auto async_write_some(const Buffers& buffers, Token&& token) {
+    return socket.async_write_some(buffers, std::forward<Token>(token));
+  }
+
+  tcp::socket& socket;
+  int half_closes = 0;
+};
+
+}  // namespace
+
+template <>
+struct RelayStreamTraits<HiddenSocketStream> {
+  static asio::awaitable<boost::system::error_code> half_close(HiddenSocketStream& stream) {
+    ++stream.half_closes;
+    return RelayStreamTraits<tcp::socket>::half_close(stream.socket);
+  }
+  static void abort(HiddenSocketStream& stream) noexcept { RelayStreamTraits<tcp::socket>::abort(stream.socket); }
+};
+
+namespace {
+
+TEST(Relay, RelaysAnyStreamWithTraitsByCopying) {
+  asio::io_context io;
+  auto client = tcp_link(io);
+  auto server = tcp_link(io);
+  HiddenSocketStream hidden(client.relay_side);
+  BackgroundRelay relay(io, hidden, server.relay_side);
+  const std::string request = pattern(300'000, 16), response = pattern(700'000, 17);
+
+  auto server_side = std::async(std::launch::async, [&] {
+    send_all(server.peer.get(), response);
+    shutdown_write(server.peer.get());
+    return receive_all(server.peer.get());
+  });
+  EXPECT_TRUE(same_bytes(receive_all(client.peer.get()), response));
+  send_all(client.peer.get(), request);
+  shutdown_write(client.peer.get());
+  EXPECT_TRUE(same_bytes(server_side.get(), request));
+
+  auto stats = relay.wait();
+  ASSERT_TRUE(stats);
+  EXPECT_FALSE(stats->reset) << stats->error;
+  EXPECT_FALSE(stats->spliced);
+  EXPECT_EQ(stats->a_to_b, request.size());
+  EXPECT_EQ(hidden.half_closes, 1);
+}
+
 TEST(Relay, CancellingTheRelayAbortsBothEnds) {
   asio::io_context io;
   auto client = tcp_link(io);

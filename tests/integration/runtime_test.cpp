@@ -6,6 +6,10 @@
 // bad manifest. Needs root (namespaces); skipped otherwise.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <regex>
@@ -20,7 +24,19 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-constexpr const char* kPort = "18090";
+// A port nobody uses now: tests run in parallel, each with its own.
+std::string free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof sa;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &length) != 0)
+    throw std::runtime_error("no free port");
+  ::close(fd);
+  return std::to_string(ntohs(sa.sin_port));
+}
 
 class Runtime : public ::testing::Test {
  protected:
@@ -34,8 +50,9 @@ class Runtime : public ::testing::Test {
     fs::copy_file(TEST_APP, dir_ / "rootfs/app");
     write_file(dir_ / "rootfs/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nworker:x:1234:4321:W:/srv:/bin/sh\n");
     write_file(dir_ / "rootfs/etc/group", "root:x:0:\nworkers:x:4321:\n");
+    port_ = free_port();
     manifest_ = "version: v1\nname: runtime\ntarget: runtime:latest\nsources:\n  app: runtime:latest\ndefaults:\n  memory_mb: 256\n"
-                "ingress:\n  - listen_port: " + std::string(kPort) + "\n";
+                "ingress:\n  - listen_port: " + port_ + "\n";
   }
   void TearDown() override {
     sleeve_.reset();
@@ -53,7 +70,7 @@ class Runtime : public ::testing::Test {
     if (!fs::exists(dir_ / "rootfs/etc/enclaver/image.json")) {
       argv.insert(argv.end(), {"--", "/app"});
       argv.insert(argv.end(), app_args.begin(), app_args.end());
-      argv.push_back(kPort);
+      argv.push_back(port_);
     }
     auto built = run(argv);
     ASSERT_EQ(built.exit_code, 0) << built.err;
@@ -67,13 +84,14 @@ class Runtime : public ::testing::Test {
 
   ProcessResult curl(const std::string& path, const std::vector<std::string>& extra = {}) {
     std::vector<std::string> argv = {"/usr/bin/curl", "-sS", "--max-time", "10", "--retry", "20", "--retry-connrefused",
-                                     "--retry-delay", "0"};
+                                     "--retry-delay", "1", "--retry-max-time", "20"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    argv.push_back(std::string("http://127.0.0.1:") + kPort + path);
+    argv.push_back("http://127.0.0.1:" + port_ + path);
     return run(argv);
   }
 
   fs::path dir_;
+  std::string port_;
   std::string manifest_;
   std::unique_ptr<SleeveProcess> sleeve_;
 };
@@ -149,7 +167,7 @@ TEST_F(Runtime, OrphanedGrandchildrenAreReaped) {
 
 TEST_F(Runtime, TheImagesUserAndWorkingDirectoryAreHonoured) {
   write_file(dir_ / "rootfs/etc/enclaver/image.json",
-             R"({"entrypoint":["/app"],"cmd":[")" + std::string(kPort) + R"("],"env":["FROM_IMAGE=1"],"user":"worker","working_dir":"/srv"})");
+             R"({"entrypoint":["/app"],"cmd":[")" + port_ + R"("],"env":["FROM_IMAGE=1"],"user":"worker","working_dir":"/srv"})");
   start({}, {});
   auto who = curl("/whoami").out;
   EXPECT_THAT(who, HasSubstr("uid 1234\ngid 4321\ncwd /srv\n"));
@@ -161,7 +179,7 @@ TEST_F(Runtime, ABadManifestIsAFatalStatusAndExitCode1) {
   write_file(dir_ / "rootfs/etc/enclaver/enclaver.yaml", "version: v1\ningres: []\n");
   write_file(dir_ / "enclaver.yaml", manifest_);
   auto built = run({program("enclaver"), "eif", "build", "--blobs", (dir_ / "blobs").string(), "--rootfs", (dir_ / "rootfs").string(),
-                    "-o", (dir_ / "app.eif").string(), "--", "/sbin/odyn", "--", "/app", kPort});
+                    "-o", (dir_ / "app.eif").string(), "--", "/sbin/odyn", "--", "/app", port_});
   ASSERT_EQ(built.exit_code, 0) << built.err;
   SleeveProcess sleeve({program("enclaver-run"), "--simulate", "--eif", (dir_ / "app.eif").string(), "--manifest",
                         (dir_ / "enclaver.yaml").string(), "--sim-root", (dir_ / "sim-root.pem").string(), "--ingress-address",

@@ -72,6 +72,9 @@ int run_simulated(SimulateRequest request, std::ostream& err) {
       return 1;
     }
   }
+  // Taken over before the enclave exists: a Ctrl-C during the launch waits
+  // in the set (asio queues it) instead of killing the sleeve outright.
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   std::unique_ptr<sim::SimulatedEnclave> enclave;
   // What odyn connects to at its start must listen before it runs.
   std::shared_ptr<transport::Acceptor> clock;
@@ -92,7 +95,6 @@ int run_simulated(SimulateRequest request, std::ostream& err) {
   bool stopping = false;
   bool enclave_ended = false;
   std::optional<int> app_code;  // from odyn's final status
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   auto on_signal = [&](const boost::system::error_code& ec, int signal) {
     if (ec || stopping) return;
     stopping = true;

@@ -79,7 +79,9 @@ class Runtime : public ::testing::Test {
                                  (dir_ / "enclaver.yaml").string(), "--sim-root", (dir_ / "sim-root.pem").string(),
                                  "--ingress-address", "127.0.0.1", "--grace-period", "5"},
         std::vector<std::string>{}, /*capture_stdout=*/true);
-    if (wait_running) ASSERT_TRUE(sleeve_->wait_for("the app is running")) << sleeve_->stderr_text();
+    if (wait_running) {
+      ASSERT_TRUE(sleeve_->wait_for("the app is running")) << sleeve_->stderr_text();
+    }
   }
 
   ProcessResult curl(const std::string& path, const std::vector<std::string>& extra = {}) {

@@ -9,8 +9,8 @@
 //                              (PATH: a host file that must not be visible)
 //   probe serve PORT           listen on vsock PORT; per connection, send
 //                              "cid N\n", then echo until EOF
-//   probe exit N               exit with code N
-//   probe crash                segfault
+//   probe exit N               exit with code N (after half a second)
+//   probe crash                segfault (after half a second)
 //   probe alloc                allocate and touch memory until killed
 //   probe sleep [CHILDREN]     fork CHILDREN sleepers, then sleep
 // Any mode: --term-exit N before the mode makes SIGTERM exit with code N.
@@ -235,8 +235,13 @@ int main(int argc, char** argv) {
   const std::string& mode = args[0];
   if (mode == "report" && args.size() >= 2) return send_report(std::stoul(args[1]), args.size() > 2 ? args[2] : "");
   if (mode == "serve" && args.size() == 2) return serve(std::stoul(args[1]));
-  if (mode == "exit" && args.size() == 2) return std::stoi(args[1]);
+  // exit and crash linger a moment, so that the host can look at the enclave first.
+  if (mode == "exit" && args.size() == 2) {
+    ::usleep(500000);
+    return std::stoi(args[1]);
+  }
   if (mode == "crash") {
+    ::usleep(500000);
     volatile int* nowhere = nullptr;
     return *nowhere;
   }

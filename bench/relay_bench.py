@@ -9,7 +9,8 @@ network namespace, against named baselines in the same run:
     ours                     build/<preset>/bench/relay_hop (splice; 256 KiB
                              socket buffers on the legs that stay on the
                              machine, as the proxies set them)
-    ours_kernel_buffers      ... with the kernel's buffers everywhere
+    ours_kernel_buffers      ... with the kernel's autotuned TCP buffers (forward.hpp
+                             still sizes the vsock legs, as it always does)
     ours_copy                ... --no-splice (the buffered path)
 
 Throughput: iperf3 with 1 stream and with 8 (-P 8). Connections: relay_hop

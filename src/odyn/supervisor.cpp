@@ -184,6 +184,8 @@ class Supervisor {
       auto executor = io_.get_executor();
       auto connect = [executor, port]() -> boost::asio::awaitable<boost::asio::ip::tcp::socket> {
         boost::asio::ip::tcp::socket socket(executor);
+        socket.open(boost::asio::ip::tcp::v4());
+        transport::use_local_buffers(socket);  // the enclave's loopback: a local leg
         co_await socket.async_connect({boost::asio::ip::address_v4::loopback(), port}, use_awaitable);
         co_return socket;
       };

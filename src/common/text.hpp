@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace enclaver::text {
 
@@ -31,5 +32,9 @@ LineColumn line_column(std::string_view bytes, std::size_t offset);
 // Quotes a value for a message: printable ASCII as is, the rest escaped, and
 // long values shortened, so that hostile input cannot garble a terminal.
 std::string quote(std::string_view value, std::size_t max_len = 80);
+
+// The pieces of `text` between `separator`s: "a,,b" gives {"a", "", "b"},
+// "" gives {""}. Views into `text`.
+std::vector<std::string_view> split(std::string_view text, char separator);
 
 }  // namespace enclaver::text

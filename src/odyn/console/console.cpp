@@ -10,9 +10,10 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+
+#include "odyn/stream_server.hpp"
 
 namespace enclaver::odyn {
 namespace {
@@ -24,9 +25,7 @@ constexpr std::size_t kChunk = 64 * 1024;
 
 struct Console::State {
   State(const boost::asio::any_io_executor& executor, std::size_t capacity, bool echo)
-      : ring(capacity), echo(echo), pipe_reader(executor), changed(executor), executor(executor) {
-    changed.expires_at(boost::asio::steady_timer::time_point::max());
-  }
+      : ring(capacity), echo(echo), pipe_reader(executor), changed(executor), connections(executor) {}
   LogRing ring;
   bool echo;
   int write_fd = -1;
@@ -34,25 +33,13 @@ struct Console::State {
   bool stopped = false;
   std::size_t connected = 0, caught_up = 0;  // readers, and those with nothing left to read
   boost::asio::posix::stream_descriptor pipe_reader;
-  // Waiters wait on it; cancelling it wakes them all (a condition variable
-  // for coroutines on one thread).
-  boost::asio::steady_timer changed;
-  boost::asio::any_io_executor executor;
-  std::vector<std::weak_ptr<transport::Acceptor>> acceptors;
-  std::vector<std::weak_ptr<transport::Socket>> readers;
+  ChangeSignal changed;
+  Connections connections;
 
   void append(std::string_view bytes) {
     ring.append(std::span<const char>(bytes.data(), bytes.size()));
     if (echo) (void)!::write(2, bytes.data(), bytes.size());
-    wake();
-  }
-  void wake() {
-    changed.cancel();
-    changed.expires_at(boost::asio::steady_timer::time_point::max());
-  }
-  boost::asio::awaitable<void> wait_for_change() {
-    boost::system::error_code ignored;
-    co_await changed.async_wait(boost::asio::redirect_error(use_awaitable, ignored));
+    changed.notify();
   }
 };
 
@@ -68,7 +55,7 @@ boost::asio::awaitable<void> drain_pipe(std::shared_ptr<Console::State> state) {
     if (ec) break;  // EOF: every writer (the app and its children) is gone
   }
   state->app_closed = true;
-  state->wake();
+  state->changed.notify();
 }
 
 boost::asio::awaitable<void> follow(std::shared_ptr<Console::State> state, std::shared_ptr<transport::Socket> socket) {
@@ -78,8 +65,8 @@ boost::asio::awaitable<void> follow(std::shared_ptr<Console::State> state, std::
     while (!state->stopped) {
       if (cursor.caught_up(state->ring)) {
         ++state->caught_up;
-        state->wake();
-        co_await state->wait_for_change();
+        state->changed.notify();
+        co_await state->changed.wait();
         --state->caught_up;
         continue;
       }
@@ -90,22 +77,7 @@ boost::asio::awaitable<void> follow(std::shared_ptr<Console::State> state, std::
     // The reader went away; it may come back and read the backlog again.
   }
   --state->connected;
-  state->wake();
-}
-
-boost::asio::awaitable<void> accept_readers(std::shared_ptr<Console::State> state, std::shared_ptr<transport::Acceptor> acceptor) {
-  while (!state->stopped) {
-    boost::system::error_code ec;
-    auto socket = co_await acceptor->async_accept(boost::asio::redirect_error(use_awaitable, ec));
-    if (ec) {
-      if (ec == boost::asio::error::operation_aborted || !acceptor->is_open()) co_return;
-      continue;  // EMFILE and the like: the next accept may succeed
-    }
-    auto shared = std::make_shared<transport::Socket>(std::move(socket));
-    std::erase_if(state->readers, [](const auto& weak) { return weak.expired(); });
-    state->readers.push_back(shared);
-    boost::asio::co_spawn(state->executor, follow(state, shared), boost::asio::detached);
-  }
+  state->changed.notify();
 }
 
 }  // namespace
@@ -133,32 +105,28 @@ void Console::close_app_output_fd() {
 void Console::log(std::string_view text) { state_->append("[odyn] " + std::string(text) + "\n"); }
 
 void Console::serve(transport::Acceptor acceptor) {
-  auto shared = std::make_shared<transport::Acceptor>(std::move(acceptor));
-  state_->acceptors.push_back(shared);
-  boost::asio::co_spawn(state_->executor, accept_readers(state_, shared), boost::asio::detached);
+  auto state = state_;
+  state_->connections.accept(std::move(acceptor), [state](std::shared_ptr<transport::Socket> socket) { return follow(state, socket); });
 }
 
 boost::asio::awaitable<void> Console::drained() {
   auto state = state_;
-  while (!state->app_closed && !state->stopped) co_await state->wait_for_change();
+  while (!state->app_closed && !state->stopped) co_await state->changed.wait();
 }
 
 boost::asio::awaitable<void> Console::delivered() {
   auto state = state_;
-  while (!state->stopped && (state->connected == 0 || state->caught_up < state->connected)) co_await state->wait_for_change();
+  while (!state->stopped && (state->connected == 0 || state->caught_up < state->connected)) co_await state->changed.wait();
 }
 
 void Console::stop() {
   if (!state_ || state_->stopped) return;
   state_->stopped = true;
   close_app_output_fd();
+  state_->connections.close_all();
   boost::system::error_code ignored;
-  for (auto& weak : state_->acceptors)
-    if (auto a = weak.lock()) a->close(ignored);
-  for (auto& weak : state_->readers)
-    if (auto s = weak.lock()) s->close(ignored);
   state_->pipe_reader.close(ignored);
-  state_->wake();
+  state_->changed.notify();
 }
 
 }  // namespace enclaver::odyn

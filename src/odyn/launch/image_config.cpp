@@ -38,16 +38,7 @@ std::optional<std::uint32_t> as_number(std::string_view s) {
   return value;
 }
 
-std::vector<std::string_view> split(std::string_view text, char separator) {
-  std::vector<std::string_view> parts;
-  std::size_t start = 0;
-  for (;;) {
-    std::size_t end = text.find(separator, start);
-    parts.push_back(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
-    if (end == std::string_view::npos) return parts;
-    start = end + 1;
-  }
-}
+using text::split;
 
 // The lines of a passwd/group file as fields; comments and blank lines skipped.
 std::vector<std::vector<std::string_view>> records(std::string_view text) {

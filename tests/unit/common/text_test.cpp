@@ -51,3 +51,17 @@ TEST(Quote, EscapesWhatATerminalWouldInterpret) {
 
 }  // namespace
 }  // namespace enclaver::text
+
+namespace enclaver::text {
+namespace {
+
+TEST(Split, KeepsEmptyPiecesAndViewsIntoTheText) {
+  EXPECT_EQ(split("a,,b", ','), (std::vector<std::string_view>{"a", "", "b"}));
+  EXPECT_EQ(split("", ','), (std::vector<std::string_view>{""}));
+  EXPECT_EQ(split("x,", ','), (std::vector<std::string_view>{"x", ""}));
+  std::string_view text = "k:v";
+  EXPECT_EQ(split(text, ':')[1].data(), text.data() + 2);
+}
+
+}  // namespace
+}  // namespace enclaver::text

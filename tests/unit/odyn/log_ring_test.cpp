@@ -70,23 +70,9 @@ TEST(LogRing, ByteCountsAddUp) {
   LogRing ring(100);
   LogCursor cursor(ring);
   std::uint64_t delivered = 0, dropped = 0, written = 0;
-  for (int round = 0; round < 200; ++round) {
-    std::string chunk(static_cast<std::size_t>(round * 7 % 150 + 1), 'x');
-    put(ring, chunk);
-    written += chunk.size();
-    if (round % 3 == 0) {
-      std::string out = cursor.next(ring, 40);
-      auto marker = out.find("[odyn: ");
-      if (marker != std::string::npos) {
-        auto end = out.find(" bytes", marker);
-        dropped += std::stoull(out.substr(marker + 7, end - marker - 7));
-        out.erase(0, out.find("]\n", marker) + 2);
-      }
-      delivered += out.size();
-    }
-  }
-  while (!cursor.caught_up(ring)) {
-    std::string out = cursor.next(ring, 1000);
+  // Reads up to `max`; counts the marker's number as dropped, the rest as delivered.
+  auto take = [&](std::size_t max) {
+    std::string out = cursor.next(ring, max);
     auto marker = out.find("[odyn: ");
     if (marker != std::string::npos) {
       auto end = out.find(" bytes", marker);
@@ -94,7 +80,14 @@ TEST(LogRing, ByteCountsAddUp) {
       out.erase(0, out.find("]\n", marker) + 2);
     }
     delivered += out.size();
+  };
+  for (int round = 0; round < 200; ++round) {
+    std::string chunk(static_cast<std::size_t>(round * 7 % 150 + 1), 'x');
+    put(ring, chunk);
+    written += chunk.size();
+    if (round % 3 == 0) take(40);
   }
+  while (!cursor.caught_up(ring)) take(1000);
   EXPECT_EQ(delivered + dropped, written);
 }
 

@@ -19,16 +19,7 @@ namespace {
 
 using namespace testing;
 
-class RelayLoad : public ::testing::TestWithParam<bool> {
- protected:
-  bool splicing() const { return GetParam(); }
-  RelayOptions options() const {
-    RelayOptions o;
-    o.allow_splice = splicing();
-    return o;
-  }
-  asio::io_context io;
-};
+class RelayLoad : public BothPaths {};
 
 INSTANTIATE_TEST_SUITE_P(Splice, RelayLoad, ::testing::Values(true));
 INSTANTIATE_TEST_SUITE_P(Copy, RelayLoad, ::testing::Values(false));

@@ -30,6 +30,8 @@
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -303,5 +305,26 @@ class BackgroundRelay {
   std::future<RelayStats> result_;
   std::thread thread_;
 };
+
+// Tests that run on both paths: splice (true) and the buffered copy (false).
+class BothPaths : public ::testing::TestWithParam<bool> {
+ protected:
+  bool splicing() const { return GetParam(); }
+  RelayOptions options() const {
+    RelayOptions o;
+    o.allow_splice = splicing();
+    return o;
+  }
+  asio::io_context io;
+};
+
+// The relay ended cleanly, having moved exactly these byte counts on the expected path.
+inline void expect_clean_end(const std::optional<RelayStats>& stats, std::uint64_t a_to_b, std::uint64_t b_to_a, bool spliced) {
+  ASSERT_TRUE(stats) << "the relay did not complete";
+  EXPECT_FALSE(stats->reset) << stats->error;
+  EXPECT_EQ(stats->a_to_b, a_to_b);
+  EXPECT_EQ(stats->b_to_a, b_to_a);
+  EXPECT_EQ(stats->spliced, spliced);
+}
 
 }  // namespace enclaver::transport::testing

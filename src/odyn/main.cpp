@@ -4,13 +4,13 @@
 // the simulator) and hands typed options to the library.
 //   odyn [--config PATH] [--image-config PATH] [--grace-period S] [-- CMD...]
 //   odyn --check-config [--config PATH]   print the normalised manifest
-#include <sys/resource.h>
 
 #include <cstdlib>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
+#include "common/fd_limit.hpp"
 #include "manifest/load.hpp"
 #include "manifest/serialize.hpp"
 #include "odyn/supervisor.hpp"
@@ -34,6 +34,7 @@ int check_config(const std::string& config) {
 
 int main(int argc, char** argv) {
   using namespace enclaver;
+  const auto started = std::chrono::steady_clock::now();
   // Everything after "--" is the app's command, untouched by CLI11.
   std::vector<std::string> command;
   for (int i = 1; i < argc; ++i)
@@ -67,12 +68,8 @@ int main(int argc, char** argv) {
   options.image_config = image_config;
   options.grace = std::chrono::milliseconds(static_cast<long long>(grace_seconds * 1000));
   options.fallback_argv = std::move(command);
+  options.started = started;
   for (char** e = environ; *e; ++e) options.own_environment.emplace_back(*e);
-  // Every relayed connection takes descriptors: use all the hard limit allows.
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
-    limit.rlim_cur = limit.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &limit);
-  }
+  raise_open_file_limit();
   return odyn::run_supervisor(options, std::cerr);
 }

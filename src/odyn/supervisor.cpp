@@ -232,7 +232,10 @@ class Supervisor {
     if (!pid) return pid;
     app_ = *pid;
     board_.set(status::Running{*pid});
-    say("started the app (pid " + std::to_string(*pid) + "): " + join(launch.argv));
+    auto since_start = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - options_.started);
+    char elapsed[32];
+    std::snprintf(elapsed, sizeof elapsed, "%.1f", since_start.count());
+    say("started the app (pid " + std::to_string(*pid) + ", " + elapsed + " ms after odyn started): " + join(launch.argv));
     return pid;
   }
 

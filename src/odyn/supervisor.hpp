@@ -38,6 +38,9 @@ struct SupervisorOptions {
   // How long to wait, after the app's end, for the host to read the final
   // status before exiting anyway.
   std::chrono::milliseconds final_status_wait{30000};
+  // When odyn started (main's first moment): the app's launch line says how
+  // long odyn took to get there.
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 
 // Runs everything; returns odyn's exit code. Messages also go to `err`

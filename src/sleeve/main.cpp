@@ -3,7 +3,6 @@
 // NSM, for tests and for trying attestation without Nitro hardware. The
 // nitro-cli backend and the host halves of the proxies arrive with the
 // runtime issue.
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -13,6 +12,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <CLI/CLI.hpp>
 
+#include "common/fd_limit.hpp"
 #include "nsm/sim_ca.hpp"
 #include "sleeve/nsm_server.hpp"
 #include "sleeve/run_simulated.hpp"
@@ -27,15 +27,6 @@ std::filesystem::path root_or_default(const std::string& given) {
   const char* home = std::getenv("HOME");
   if (!home || !*home) throw std::runtime_error("HOME is not set; pass the simulator root CA's path (--sim-root PATH)");
   return enclaver::nsm::sim::default_root_path(home);
-}
-
-// Every relayed connection takes descriptors: use all the hard limit allows.
-void raise_open_file_limit() {
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &limit);
-  }
 }
 
 int serve_nsm_only(enclaver::sleeve::SimNsmOptions options, const std::string& socket) {

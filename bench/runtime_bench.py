@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""The runtime end to end in the simulator: enclave-test-app
+(tests/integration/enclave/test_app.cpp) behind odyn in a real EIF, run by
+`enclaver-run --simulate`.
+
+  ingress_http   wrk (2 threads, 32 connections, 3 s) GET /hello through
+                 host TCP -> sleeve -> vsock -> odyn -> app, against the
+                 named baseline `baseline_direct`: the same app on the host,
+                 reached directly. Requests/s, p99, and the ratio (goal >= 0.7x).
+  idle_ingress   10 000 concurrent idle connections through ingress: errors,
+                 odyn's RSS and descriptor count.
+  odyn           start to app exec (odyn's own launch line; goal <= 20 ms)
+                 and idle RSS (goal <= 8 MiB).
+
+    bench/runtime_bench.py BUILD_DIR
+Skips (exit 0, saying why) without root, wrk or the test app.
+"""
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+IDLE_CONNECTIONS = 10_000
+# A relayed connection holds 6 descriptors in odyn and in the sleeve (two
+# sockets, two pipes): the hard RLIMIT_NOFILE of a process without
+# CAP_SYS_RESOURCE caps how many can be held at once.
+FDS_PER_CONNECTION = 6
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what, check, seconds=20):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise SystemExit(f"runtime_bench: timed out waiting for {what}")
+
+
+def wrk(port):
+    out = subprocess.run(["wrk", "-t2", "-c32", "-d3s", "--latency", f"http://127.0.0.1:{port}/hello"],
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 1, "ms": 1000, "s": 1_000_000}[p99.group(2)]
+    errors = re.search(r"Socket errors: (.*)", out)
+    return rps, float(p99.group(1)) * scale, errors.group(1) if errors else "none"
+
+
+def status_field(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def main():
+    build = sys.argv[1]
+    app = os.path.join(build, "tests/integration/enclave-test-app")
+    if os.geteuid() != 0 or not shutil.which("wrk") or not os.path.exists(app):
+        print("  skipped: needs root, wrk and a non-sanitized build (enclave-test-app)")
+        return 0
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    idle = min(IDLE_CONNECTIONS, (hard - 500) // FDS_PER_CONNECTION)
+    work = tempfile.mkdtemp(prefix="enclaver-runtime-bench-")
+    procs = []
+    try:
+        port, direct_port = free_port(), free_port()
+        blobs, rootfs = os.path.join(work, "blobs"), os.path.join(work, "rootfs")
+        os.makedirs(blobs)
+        for name, content in (("bzImage", b"K" * 4096), ("cmdline", b"console=ttyS0"), ("init", b"#!init")):
+            with open(os.path.join(blobs, name), "wb") as f:
+                f.write(content)
+        os.makedirs(os.path.join(rootfs, "sbin"))
+        os.makedirs(os.path.join(rootfs, "etc/enclaver"))
+        shutil.copy(os.path.join(build, "odyn"), os.path.join(rootfs, "sbin/odyn"))
+        shutil.copy(app, os.path.join(rootfs, "app"))
+        manifest = (f"version: v1\nname: bench\ntarget: bench:latest\nsources:\n  app: bench:latest\n"
+                    f"defaults:\n  memory_mb: 1024\ningress:\n  - listen_port: {port}\n")
+        for path in (os.path.join(rootfs, "etc/enclaver/enclaver.yaml"), os.path.join(work, "enclaver.yaml")):
+            with open(path, "w") as f:
+                f.write(manifest)
+        eif = os.path.join(work, "app.eif")
+        subprocess.run([os.path.join(build, "enclaver"), "eif", "build", "--blobs", blobs, "--rootfs", rootfs, "-o", eif,
+                        "--", "/sbin/odyn", "--", "/app", str(port)], check=True, capture_output=True)
+
+        out_path, err_path = os.path.join(work, "out.txt"), os.path.join(work, "err.txt")
+        with open(out_path, "w") as out, open(err_path, "w") as err:
+            procs.append(subprocess.Popen(
+                [os.path.join(build, "enclaver-run"), "--simulate", "--eif", eif, "--manifest", os.path.join(work, "enclaver.yaml"),
+                 "--sim-root", os.path.join(work, "sim-root.pem"), "--ingress-address", "127.0.0.1", "--grace-period", "2"],
+                stdout=out, stderr=err, start_new_session=True))
+        text = lambda path: open(path).read()
+        wait_for("the app", lambda: "the app is running" in text(err_path))
+        odyn_pid = int(re.search(r"\(PID (\d+) on the host\)", text(err_path)).group(1))
+        launch = wait_for("odyn's launch line", lambda: re.search(r"([\d.]+) ms after odyn started", text(out_path)))
+        procs.append(subprocess.Popen([app, str(direct_port)], stdout=subprocess.DEVNULL, start_new_session=True))
+        for p in (port, direct_port):
+            wait_for(f"port {p}", lambda p=p: subprocess.run(["curl", "-sf", f"http://127.0.0.1:{p}/hello"],
+                                                             capture_output=True).returncode == 0)
+        time.sleep(0.5)
+        idle_rss = status_field(odyn_pid, "VmRSS")
+
+        direct = wrk(direct_port)
+        ours = wrk(port)
+        print("  ingress_http (wrk -t2 -c32 -d3s GET /hello)")
+        print(f"    {'':32}{'req/s':>10}{'p99 us':>10}  socket errors")
+        print(f"    {'baseline_direct':32}{direct[0]:>10.0f}{direct[1]:>10.0f}  {direct[2]}")
+        print(f"    {'ours (host->sleeve->vsock->odyn)':32}{ours[0]:>10.0f}{ours[1]:>10.0f}  {ours[2]}")
+        print(f"    ratio ours/baseline_direct req/s: {ours[0] / direct[0]:.2f}x (goal >= 0.7x)")
+
+        fds_before = fd_count(odyn_pid)
+        sockets, errors = [], 0
+        for _ in range(idle):
+            s = socket.socket()
+            try:
+                s.connect(("127.0.0.1", port))
+                sockets.append(s)
+            except OSError:
+                errors += 1
+                s.close()
+        try:
+            wait_for("odyn to hold the connections", lambda: fd_count(odyn_pid) >= fds_before + 2 * len(sockets), 60)
+        except SystemExit:
+            pass
+        time.sleep(1)
+        alive = subprocess.run(["curl", "-sf", "--max-time", "10", f"http://127.0.0.1:{port}/hello"], capture_output=True).returncode == 0
+        capped = f"; capped by RLIMIT_NOFILE {hard} at {FDS_PER_CONNECTION} per connection" if idle < IDLE_CONNECTIONS else ""
+        print(f"  idle_ingress ({idle} concurrent idle connections{capped})")
+        print(f"    connect errors {errors}; odyn: {fd_count(odyn_pid)} descriptors, RSS {status_field(odyn_pid, 'VmRSS') / 1024:.1f} MiB"
+              f" (idle before: {idle_rss / 1024:.1f} MiB); a new request still answered: {alive}")
+        for s in sockets:
+            s.close()
+        print("  odyn")
+        print(f"    start to app exec: {float(launch.group(1)):.1f} ms (goal <= 20 ms)")
+        print(f"    idle RSS: {idle_rss / 1024:.1f} MiB (goal <= 8 MiB)")
+        return 0
+    finally:
+        for p in procs:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

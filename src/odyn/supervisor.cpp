@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -90,9 +91,11 @@ class Supervisor {
   }
 
  private:
+  // odyn's own line: into the log stream, and onto its console (which the
+  // console's echo does itself in debug mode).
   void say(const std::string& text) {
     console_.log(text);
-    err_ << "[odyn] " << text << "\n" << std::flush;
+    if (!console_.echo()) err_ << "[odyn] " << text << "\n" << std::flush;
   }
 
   // Reports a fatal error on the status stream and waits (bounded) for the host to read it.
@@ -131,7 +134,7 @@ class Supervisor {
       co_await fatal(up.error().message);
       co_return;
     }
-    seed_rng();
+    use_nsm();
     if (auto ingress = start_ingress(); !ingress) {
       co_await fatal(ingress.error().message);
       co_return;
@@ -165,7 +168,10 @@ class Supervisor {
     co_await bounded(board_.delivered() && console_.delivered(), options_.final_status_wait);
   }
 
-  void seed_rng() {
+  // Seeds the RNG, and learns whether this is a debug enclave: Nitro (and
+  // the simulator) read PCR0 as zeros then, and only then is the enclave's
+  // console readable, so the app's output is copied there too.
+  void use_nsm() {
     auto transport = nsm::open_transport(options_.nsm_socket);
     if (!transport) {
       say("no NSM, the kernel RNG is not seeded from it: " + transport.error().message);
@@ -173,6 +179,11 @@ class Supervisor {
     }
     nsm::Client client(std::move(*transport));
     if (auto seeded = seed_kernel_rng(client); !seeded) say(seeded.error().message);
+    auto pcr0 = client.describe_pcr(0);
+    if (pcr0 && !pcr0->data.empty() && std::all_of(pcr0->data.begin(), pcr0->data.end(), [](auto b) { return b == 0; })) {
+      console_.set_echo(true);
+      say("debug enclave (PCR0 reads zeros): the app's output goes to the enclave console too");
+    }
   }
 
   // Each ingress port: vsock (from the sleeve) -> TCP 127.0.0.1:port (the app).

@@ -61,7 +61,8 @@ class Runtime : public ::testing::Test {
 
   // Builds the EIF (odyn with `odyn_args`, then `-- /app APP_ARGS PORT`)
   // unless image.json is given, and starts the sleeve; waits for the app.
-  void start(const std::vector<std::string>& odyn_args, const std::vector<std::string>& app_args, bool wait_running = true) {
+  void start(const std::vector<std::string>& odyn_args, const std::vector<std::string>& app_args, bool wait_running = true,
+             const std::vector<std::string>& sleeve_args = {}) {
     write_file(dir_ / "rootfs/etc/enclaver/enclaver.yaml", manifest_);
     write_file(dir_ / "enclaver.yaml", manifest_);
     std::vector<std::string> argv = {program("enclaver"), "eif", "build", "--blobs", (dir_ / "blobs").string(), "--rootfs",
@@ -74,11 +75,11 @@ class Runtime : public ::testing::Test {
     }
     auto built = run(argv);
     ASSERT_EQ(built.exit_code, 0) << built.err;
-    sleeve_ = std::make_unique<SleeveProcess>(
-        std::vector<std::string>{program("enclaver-run"), "--simulate", "--eif", (dir_ / "app.eif").string(), "--manifest",
-                                 (dir_ / "enclaver.yaml").string(), "--sim-root", (dir_ / "sim-root.pem").string(),
-                                 "--ingress-address", "127.0.0.1", "--grace-period", "5"},
-        std::vector<std::string>{}, /*capture_stdout=*/true);
+    std::vector<std::string> sleeve = {program("enclaver-run"), "--simulate", "--eif", (dir_ / "app.eif").string(), "--manifest",
+                                       (dir_ / "enclaver.yaml").string(), "--sim-root", (dir_ / "sim-root.pem").string(),
+                                       "--ingress-address", "127.0.0.1", "--grace-period", "5"};
+    sleeve.insert(sleeve.end(), sleeve_args.begin(), sleeve_args.end());
+    sleeve_ = std::make_unique<SleeveProcess>(sleeve, std::vector<std::string>{}, /*capture_stdout=*/true);
     if (wait_running) {
       ASSERT_TRUE(sleeve_->wait_for("the app is running")) << sleeve_->stderr_text();
     }
@@ -131,6 +132,15 @@ TEST_F(Runtime, ASlowLogReaderGetsTheDropMarkerAndTheAppNeverBlocks) {
   auto log = sleeve_->stdout_text();
   EXPECT_TRUE(std::regex_search(log, std::regex("\\n\\[odyn: [0-9]+ bytes of log dropped\\]\\n"))) << "no drop marker";
   EXPECT_NE(log.find("request 3: GET /exit/0"), std::string::npos) << "the log goes on after the drop";
+}
+
+TEST_F(Runtime, InADebugEnclaveTheAppsOutputReachesTheConsoleToo) {
+  start({}, {}, true, {"--debug-mode"});
+  EXPECT_EQ(curl("/exit/0").out, "exiting\n");
+  EXPECT_EQ(sleeve_->wait_exit(), 0);
+  EXPECT_THAT(sleeve_->stderr_text(), HasSubstr("[odyn] debug enclave (PCR0 reads zeros)"));
+  EXPECT_THAT(sleeve_->stderr_text(), HasSubstr("\napp starting\n")) << "the console (stderr in the simulator) carries the app";
+  EXPECT_THAT(sleeve_->stdout_text(), HasSubstr("app starting")) << "and the log stream still does";
 }
 
 TEST_F(Runtime, ExitCodesAndSignalsReachTheHost) {

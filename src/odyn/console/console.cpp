@@ -102,6 +102,9 @@ void Console::close_app_output_fd() {
   state_->write_fd = -1;
 }
 
+void Console::set_echo(bool echo) { state_->echo = echo; }
+bool Console::echo() const { return state_->echo; }
+
 void Console::log(std::string_view text) { state_->append("[odyn] " + std::string(text) + "\n"); }
 
 void Console::serve(transport::Acceptor acceptor) {

@@ -31,6 +31,9 @@ class Console {
   // (close-on-exec: the launcher dup2()s it). Close it after launching.
   int app_output_fd() const;
   void close_app_output_fd();
+  // Debug mode, learnt after start (PCR0 reads zeros): copy from now on.
+  void set_echo(bool echo);
+  bool echo() const;
   // One line of odyn's own, "[odyn] <text>\n".
   void log(std::string_view text);
   // Serves the log stream to every connection on `acceptor`, until stop().

@@ -173,12 +173,24 @@ boost::asio::awaitable<bool> empty_pipe(RelayRun& run, Direction& direction, Pip
 }  // namespace
 
 boost::asio::awaitable<void> splice_direction(RelayRun& run, Direction& direction) {
+  // The pipe is opened when the source first has something (bytes or its
+  // end): until then a connection holds only its two sockets, which is what
+  // lets a proxy hold many idle connections.
+  direction.spliced = true;
+  {
+    auto ec = co_await direction.from.wait(socket_base::wait_read);
+    if (run.stopped) co_return;
+    if (ec) {
+      fail(run, "reading", direction.from_name, ec);
+      co_return;
+    }
+  }
   auto pipe = open_pipe(run.options.pipe_size);
   if (!pipe) {
+    direction.spliced = false;
     co_await copy_direction(run, direction);
     co_return;
   }
-  direction.spliced = true;
   bool spliced_in = false, spliced_out = false;
   std::size_t since_wait = 0;
   for (;;) {

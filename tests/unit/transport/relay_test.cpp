@@ -340,3 +340,34 @@ TEST(Relay, StatsReadAsOneLogLine) {
 
 }  // namespace
 }  // namespace enclaver::transport
+
+namespace enclaver::transport::testing {
+namespace {
+
+std::size_t open_descriptors() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+// A splicing relay opens its pipes when bytes first arrive: an idle
+// connection holds its two sockets and nothing more, so a proxy can hold
+// many. Then the pipes come, and the bytes flow as usual.
+TEST(RelayIdle, AnIdleConnectionHoldsNoPipeUntilBytesArrive) {
+  asio::io_context io;
+  auto client = tcp_link(io);
+  auto server = tcp_link(io);
+  const std::size_t before = open_descriptors();
+  BackgroundRelay relay(io, client.relay_side, server.relay_side, RelayOptions{});
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(open_descriptors(), before) << "pipes opened for an idle connection";
+  send_all(client.peer.get(), "hello");
+  EXPECT_EQ(receive_exactly(server.peer.get(), 5), "hello");
+  EXPECT_EQ(open_descriptors(), before + 2) << "one pipe for the direction that carried bytes";
+  shutdown_write(client.peer.get());
+  shutdown_write(server.peer.get());
+  expect_clean_end(relay.wait(), 5, 0, true);
+}
+
+}  // namespace
+}  // namespace enclaver::transport::testing

@@ -190,6 +190,12 @@ std::string failure(std::string_view what, int err) {
   return std::string(what) + " failed: " + std::strerror(err);
 }
 
+int shell_exit_code(int wait_status) {
+  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return 1;
+}
+
 std::string describe_exit(int wait_status) {
   if (WIFEXITED(wait_status)) {
     return "the application exited with status " + std::to_string(WEXITSTATUS(wait_status));

@@ -106,6 +106,10 @@ std::string failure(std::string_view what, int err);
 // "the application exited with status N" / "was killed by signal N (NAME)".
 std::string describe_exit(int wait_status);
 
+// The exit code a shell (and Docker) gives for a wait() status: the code,
+// 128+N for signal N, 1 otherwise.
+int shell_exit_code(int wait_status);
+
 // A NULL-terminated array of pointers into `strings`, for execve(). The
 // pointers stay valid as long as `strings` is not modified.
 std::vector<char*> to_exec_array(std::vector<std::string>& strings);

@@ -1,5 +1,7 @@
 #include "odyn/clock_sync.hpp"
 
+#include "transport/accept.hpp"
+
 #include <time.h>
 
 #include <cerrno>
@@ -19,12 +21,6 @@ namespace {
 
 using boost::asio::use_awaitable;
 constexpr Nanos kSecond = 1'000'000'000;
-
-boost::asio::awaitable<void> pause(std::chrono::steady_clock::duration d) {
-  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, d);
-  boost::system::error_code ignored;
-  co_await timer.async_wait(boost::asio::redirect_error(use_awaitable, ignored));
-}
 
 std::string millis(Nanos ns) {
   char text[32];
@@ -100,7 +96,7 @@ boost::asio::awaitable<void> run_clock_sync(transport::Vsock vsock, ClockSyncOpt
     }
     if (!estimate) {
       if (first && std::chrono::steady_clock::now() - started < options.first_attempts_for) {
-        co_await pause(std::chrono::milliseconds(200));
+        co_await transport::sleep_for(std::chrono::milliseconds(200));
         continue;
       }
       options.log("clock sync: no answer from the host (" + failure + "); trying again in " +
@@ -123,7 +119,7 @@ boost::asio::awaitable<void> run_clock_sync(transport::Vsock vsock, ClockSyncOpt
       }
     }
     first = false;
-    co_await pause(options.interval);
+    co_await transport::sleep_for(options.interval);
   }
 }
 

@@ -1,5 +1,7 @@
 #include "odyn/stream_server.hpp"
 
+#include "transport/accept.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -13,18 +15,12 @@ using OpenList = std::vector<std::weak_ptr<transport::Socket>>;
 
 boost::asio::awaitable<void> accept_loop(std::shared_ptr<transport::Acceptor> acceptor, std::shared_ptr<OpenList> open,
                                          ConnectionHandler serve) {
-  for (;;) {
-    boost::system::error_code ec;
-    auto socket = co_await acceptor->async_accept(boost::asio::redirect_error(use_awaitable, ec));
-    if (ec) {
-      if (ec == boost::asio::error::operation_aborted || !acceptor->is_open()) co_return;
-      continue;  // EMFILE and the like: the next accept may succeed
-    }
+  co_await transport::accept_each(*acceptor, [&](transport::Socket socket) {
     auto shared = std::make_shared<transport::Socket>(std::move(socket));
     std::erase_if(*open, [](const auto& weak) { return weak.expired(); });
     open->push_back(shared);
     boost::asio::co_spawn(acceptor->get_executor(), serve(shared), boost::asio::detached);
-  }
+  });
 }
 
 }  // namespace

@@ -5,8 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -17,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "init/init_lib.hpp"
 #include "manifest/load.hpp"
 #include "nsm/client.hpp"
 #include "odyn/bootstrap/bootstrap.hpp"
@@ -33,24 +32,10 @@ namespace {
 using boost::asio::use_awaitable;
 using namespace boost::asio::experimental::awaitable_operators;
 
-std::optional<std::string> read_text(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 std::string join(const std::vector<std::string>& words) {
   std::string out;
   for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
   return out;
-}
-
-int exit_code_of(int wait_status) {
-  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
-  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
-  return 1;
 }
 
 class Supervisor {
@@ -162,7 +147,7 @@ class Supervisor {
       board_.set(status::Exited{WEXITSTATUS(status)});
       say("the app exited with code " + std::to_string(WEXITSTATUS(status)));
     }
-    exit_code_ = exit_code_of(status);
+    exit_code_ = init::shell_exit_code(status);
     // Its last words: the pipe may stay open in a grandchild, so not forever.
     co_await bounded(console_.drained(), std::chrono::milliseconds(500));
     co_await bounded(board_.delivered() && console_.delivered(), options_.final_status_wait);
@@ -217,7 +202,7 @@ class Supervisor {
 
   Result<pid_t> launch() {
     ImageConfig image;
-    if (auto text = read_text(options_.image_config)) {
+    if (auto text = init::read_file(options_.image_config)) {
       auto parsed = parse_image_config(*text);
       if (!parsed) return parsed.error();
       image = std::move(*parsed);
@@ -229,8 +214,12 @@ class Supervisor {
     if (!argv) return make_error(argv.error().message + " (" + options_.image_config.string() + " is missing and no command follows --)");
     auto spec = parse_user_spec(image.user);
     if (!spec) return spec.error();
-    auto identity = resolve_identity(*spec, read_text(options_.etc / "passwd").value_or(""),
-                                     read_text(options_.etc / "group").value_or(""));
+    // A minimal image may have neither file: numeric users still resolve.
+    auto text_or_empty = [](const std::filesystem::path& path) {
+      auto text = init::read_file(path);
+      return text ? std::move(*text) : std::string();
+    };
+    auto identity = resolve_identity(*spec, text_or_empty(options_.etc / "passwd"), text_or_empty(options_.etc / "group"));
     if (!identity) return identity.error();
     LaunchSpec launch;
     launch.argv = std::move(*argv);

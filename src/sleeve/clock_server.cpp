@@ -9,6 +9,7 @@
 #include <boost/asio/write.hpp>
 
 #include "odyn/clock_sync.hpp"
+#include "transport/accept.hpp"
 
 namespace enclaver::sleeve {
 namespace {
@@ -35,15 +36,9 @@ boost::asio::awaitable<void> answer(transport::Socket socket) {
 }  // namespace
 
 boost::asio::awaitable<void> serve_clock(transport::Acceptor& acceptor) {
-  for (;;) {
-    boost::system::error_code ec;
-    auto socket = co_await acceptor.async_accept(boost::asio::redirect_error(use_awaitable, ec));
-    if (ec) {
-      if (ec == boost::asio::error::operation_aborted || !acceptor.is_open()) co_return;
-      continue;
-    }
+  co_await transport::accept_each(acceptor, [&acceptor](transport::Socket socket) {
     boost::asio::co_spawn(acceptor.get_executor(), answer(std::move(socket)), boost::asio::detached);
-  }
+  });
 }
 
 }  // namespace enclaver::sleeve

@@ -1,5 +1,7 @@
 #include "sleeve/follow.hpp"
 
+#include "transport/accept.hpp"
+
 #include <unistd.h>
 
 #include <vector>
@@ -18,12 +20,6 @@ namespace {
 using boost::asio::use_awaitable;
 using namespace boost::asio::experimental::awaitable_operators;
 
-boost::asio::awaitable<void> pause(std::chrono::milliseconds duration) {
-  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, duration);
-  boost::system::error_code ignored;
-  co_await timer.async_wait(boost::asio::redirect_error(use_awaitable, ignored));
-}
-
 // Connects, retrying every 50 ms while keep_going().
 boost::asio::awaitable<std::optional<transport::Socket>> connect_retrying(const transport::Vsock& vsock,
                                                                           transport::VsockAddress address,
@@ -33,7 +29,7 @@ boost::asio::awaitable<std::optional<transport::Socket>> connect_retrying(const 
       co_return co_await vsock.connect(address);
     } catch (const std::system_error&) {
     }
-    co_await pause(std::chrono::milliseconds(50));
+    co_await transport::sleep_for(std::chrono::milliseconds(50));
   }
   co_return std::nullopt;
 }

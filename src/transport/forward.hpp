@@ -16,10 +16,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "transport/accept.hpp"
 #include "transport/relay.hpp"
 
 namespace enclaver::transport {
@@ -94,19 +93,10 @@ template <class Acceptor, class Connect>
 boost::asio::awaitable<void> forward_connections(Acceptor& acceptor, Connect connect, ForwardEvents events = {},
                                                  RelayOptions options = {}) {
   auto state = std::make_shared<detail::ForwardState>(detail::ForwardState{std::move(events), options});
-  for (;;) {
-    boost::system::error_code ec;
-    auto accepted = co_await acceptor.async_accept(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
-    if (ec) {
-      if (ec == boost::asio::error::operation_aborted || !acceptor.is_open()) co_return;
-      // EMFILE and the like: later accepts may succeed, but not in a busy loop.
-      boost::asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(10));
-      co_await pause.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
-      continue;
-    }
+  co_await accept_each(acceptor, [&acceptor, &connect, &state](auto accepted) {
     boost::asio::co_spawn(acceptor.get_executor(), detail::forward_one(std::move(accepted), connect, state),
                           boost::asio::detached);
-  }
+  });
 }
 
 }  // namespace enclaver::transport

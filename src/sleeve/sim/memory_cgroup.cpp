@@ -7,11 +7,11 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "common/text.hpp"
+#include "init/init_lib.hpp"
 
 namespace enclaver::sleeve::sim {
 namespace {
@@ -42,11 +42,8 @@ std::string unescape_octal(std::string_view field) {
 }
 
 std::optional<std::string> read_text(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  auto text = init::read_file(path);
+  return text ? std::optional<std::string>(std::move(*text)) : std::nullopt;
 }
 
 // Writes `value` to a cgroup control file; the error says which and why.

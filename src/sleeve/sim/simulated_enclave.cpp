@@ -26,6 +26,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/fd.hpp"
+#include "init/init_lib.hpp"
 #include "sleeve/nsm_server.hpp"
 #include "sleeve/sim/cid_lease.hpp"
 #include "sleeve/sim/enclave_child.hpp"
@@ -124,11 +125,7 @@ std::string signal_name(int sig) {
 
 }  // namespace
 
-int EnclaveExit::exit_code() const {
-  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
-  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
-  return 1;
-}
+int EnclaveExit::exit_code() const { return init::shell_exit_code(wait_status); }
 
 std::string EnclaveExit::describe(std::uint64_t memory_mb) const {
   std::string text;

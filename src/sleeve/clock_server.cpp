@@ -8,7 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
-#include "odyn/clock_sync.hpp"
+#include "odyn/clock_codec.hpp"
 #include "transport/accept.hpp"
 
 namespace enclaver::sleeve {

@@ -20,3 +20,7 @@ endif()
 find_library(YAML_CPP_STATIC NAMES libyaml-cpp.a REQUIRED)
 find_library(IDN2_STATIC NAMES libidn2.a REQUIRED)
 find_library(UNISTRING_STATIC NAMES libunistring.a REQUIRED)
+# OpenSSL for odyn's TLS termination, linked statically. Whatever links
+# enclaver_tls must not also link OpenSSL::SSL/Crypto (two copies).
+find_library(OPENSSL_SSL_STATIC NAMES libssl.a REQUIRED)
+find_library(OPENSSL_CRYPTO_STATIC NAMES libcrypto.a REQUIRED)

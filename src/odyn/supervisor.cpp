@@ -21,10 +21,10 @@
 #include "odyn/bootstrap/bootstrap.hpp"
 #include "odyn/clock_sync.hpp"
 #include "odyn/console/console.hpp"
+#include "odyn/ingress.hpp"
 #include "odyn/launch/image_config.hpp"
 #include "odyn/launch/launcher.hpp"
 #include "odyn/status_board.hpp"
-#include "transport/forward.hpp"
 
 namespace enclaver::odyn {
 namespace {
@@ -171,32 +171,14 @@ class Supervisor {
     }
   }
 
-  // Each ingress port: vsock (from the sleeve) -> TCP 127.0.0.1:port (the app).
   Result<bool> start_ingress() {
-    for (const auto& ingress : manifest_->ingress) {
-      const std::uint16_t port = ingress.listen_port;
-      if (ingress.tls) return make_error("ingress port " + std::to_string(port) + ": TLS termination is not built yet; remove tls to run");
-      auto acceptor = std::make_shared<transport::Acceptor>(options_.vsock.listen(io_.get_executor(), port));
-      auto executor = io_.get_executor();
-      auto connect = [executor, port]() -> boost::asio::awaitable<boost::asio::ip::tcp::socket> {
-        boost::asio::ip::tcp::socket socket(executor);
-        socket.open(boost::asio::ip::tcp::v4());
-        transport::use_local_buffers(socket);  // the enclave's loopback: a local leg
-        co_await socket.async_connect({boost::asio::ip::address_v4::loopback(), port}, use_awaitable);
-        co_return socket;
-      };
-      transport::ForwardEvents events;
-      events.unreachable = [this, port](const std::string& error) {
-        say("ingress " + std::to_string(port) + ": the app does not accept on 127.0.0.1:" + std::to_string(port) +
-            " (" + error + "); connections are closed until it does");
-      };
-      events.reachable = [this, port] { say("ingress " + std::to_string(port) + ": the app accepts connections now"); };
-      boost::asio::co_spawn(
-          io_, [acceptor, connect, events]() { return transport::forward_connections(*acceptor, connect, events); },
-          boost::asio::detached);
-      acceptors_.push_back(acceptor);
-      say("ingress on " + transport::to_string(transport::VsockAddress{transport::kCidAny, port}) + " -> 127.0.0.1:" + std::to_string(port));
-    }
+    IngressOptions ingress;
+    ingress.vsock = options_.vsock;
+    ingress.tls_dir = options_.tls_dir;
+    ingress.log = [this](const std::string& line) { say(line); };
+    auto acceptors = odyn::start_ingress(io_.get_executor(), manifest_->ingress, ingress);
+    if (!acceptors) return acceptors.error();
+    acceptors_ = std::move(*acceptors);
     return true;
   }
 

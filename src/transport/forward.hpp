@@ -64,22 +64,34 @@ struct ForwardState {
   bool failing = false;
 };
 
+// Connects the other leg for one accepted connection, reporting a change
+// between reachable and unreachable; throws when it cannot connect.
+template <class Connect>
+auto connect_upstream(Connect& connect, ForwardState& state) -> decltype(connect()) {
+  try {
+    auto upstream = co_await connect();
+    tune(upstream);
+    if (state.failing) {
+      state.failing = false;
+      if (state.events.reachable) state.events.reachable();
+    }
+    co_return upstream;
+  } catch (const std::exception& e) {  // std::system_error or boost::system::system_error
+    if (!state.failing) {
+      state.failing = true;
+      if (state.events.unreachable) state.events.unreachable(e.what());
+    }
+    throw;
+  }
+}
+
 template <class Accepted, class Connect>
 boost::asio::awaitable<void> forward_one(Accepted accepted, Connect connect, std::shared_ptr<ForwardState> state) {
   tune(accepted);
   try {
-    auto upstream = co_await connect();
-    tune(upstream);
-    if (state->failing) {
-      state->failing = false;
-      if (state->events.reachable) state->events.reachable();
-    }
+    auto upstream = co_await connect_upstream(connect, *state);
     co_await relay(accepted, upstream, state->options);
-  } catch (const std::exception& e) {  // std::system_error or boost::system::system_error
-    if (!state->failing) {
-      state->failing = true;
-      if (state->events.unreachable) state->events.unreachable(e.what());
-    }
+  } catch (const std::exception&) {
     RelayStreamTraits<Accepted>::abort(accepted);
   }
 }

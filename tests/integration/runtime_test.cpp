@@ -187,6 +187,66 @@ TEST_F(Runtime, TheImagesUserAndWorkingDirectoryAreHonoured) {
   EXPECT_EQ(sleeve_->wait_exit(), 0);
 }
 
+// A CA and a certificate for 127.0.0.1 made with the openssl CLI, installed
+// where the build puts them (/etc/enclaver/tls/server/<port>/): odyn
+// terminates TLS, the app speaks plain HTTP, curl checks the chain.
+TEST_F(Runtime, HttpsIsTerminatedByOdynAndVerifiedByCurl) {
+  const fs::path pki = dir_ / "pki", tls = dir_ / "rootfs/etc/enclaver/tls/server" / port_;
+  fs::create_directories(pki);
+  fs::create_directories(tls);
+  auto openssl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "/usr/bin/openssl");
+    auto r = run(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  };
+  openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=test CA",
+           "-keyout", (pki / "ca.key").string(), "-out", (pki / "ca.pem").string()});
+  openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=enclave", "-keyout",
+           (tls / "key.pem").string(), "-out", (pki / "server.csr").string()});
+  write_file(pki / "ext.cnf", "subjectAltName=IP:127.0.0.1\n");
+  openssl({"x509", "-req", "-in", (pki / "server.csr").string(), "-CA", (pki / "ca.pem").string(), "-CAkey",
+           (pki / "ca.key").string(), "-CAcreateserial", "-days", "1", "-extfile", (pki / "ext.cnf").string(), "-out",
+           (tls / "cert.pem").string()});
+  manifest_ += "    tls:\n      cert_file: cert.pem\n      key_file: key.pem\n";
+  start({}, {});
+  const std::string url = "https://127.0.0.1:" + port_;
+  auto https = [&](const std::string& path, std::vector<std::string> extra) {
+    std::vector<std::string> argv = {"/usr/bin/curl", "-sS", "--max-time", "10", "--retry", "20", "--retry-connrefused",
+                                     "--retry-delay", "1", "--retry-max-time", "20"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back(url + path);
+    return run(argv);
+  };
+  auto verified = https("/hello", {"--cacert", (pki / "ca.pem").string()});
+  EXPECT_EQ(verified.out, "hello from the enclave\n") << verified.err;
+  std::string big(300000, 'z');
+  write_file(pki / "big", big);
+  auto echoed = https("/echo", {"--cacert", (pki / "ca.pem").string(), "--data-binary", "@" + (pki / "big").string()});
+  EXPECT_TRUE(echoed.out == big) << "echo of 300 kB through TLS came back with " << echoed.out.size() << " bytes: " << echoed.err;
+  // Without the CA, curl refuses the server: the certificate is what it checks.
+  auto untrusted = https("/hello", {});
+  EXPECT_NE(untrusted.exit_code, 0);
+  EXPECT_THAT(untrusted.err, HasSubstr("certificate"));
+  // Plain HTTP on the TLS port does not reach the app.
+  auto plain = curl("/hello", {"--retry", "0"});
+  EXPECT_NE(plain.out, "hello from the enclave\n");
+  EXPECT_EQ(https("/exit/0", {"--cacert", (pki / "ca.pem").string()}).out, "exiting\n");
+  EXPECT_EQ(sleeve_->wait_exit(), 0) << sleeve_->stderr_text();
+  auto log = sleeve_->stdout_text();
+  EXPECT_THAT(log, HasSubstr("TLS terminated"));
+  EXPECT_THAT(log, HasSubstr("TLS handshake failed")) << "the untrusted and the plain clients are reported";
+}
+
+TEST_F(Runtime, ACertificateThatDoesNotLoadIsFatal) {
+  fs::create_directories(dir_ / "rootfs/etc/enclaver/tls/server" / port_);
+  write_file(dir_ / "rootfs/etc/enclaver/tls/server" / port_ / "cert.pem", "not a certificate\n");
+  write_file(dir_ / "rootfs/etc/enclaver/tls/server" / port_ / "key.pem", "not a key\n");
+  manifest_ += "    tls:\n      cert_file: cert.pem\n      key_file: key.pem\n";
+  start({}, {}, /*wait_running=*/false);
+  EXPECT_EQ(sleeve_->wait_exit(), 1) << sleeve_->stderr_text();
+  EXPECT_THAT(sleeve_->stderr_text(), HasSubstr("cannot load the TLS certificate /etc/enclaver/tls/server/" + port_ + "/cert.pem"));
+}
+
 TEST_F(Runtime, ABadManifestIsAFatalStatusAndExitCode1) {
   write_file(dir_ / "rootfs/etc/enclaver/enclaver.yaml", "version: v1\ningres: []\n");
   write_file(dir_ / "enclaver.yaml", manifest_);

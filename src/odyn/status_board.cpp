@@ -3,6 +3,11 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/streambuf.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -22,6 +27,7 @@ struct StatusBoard::State {
   bool stopped = false;
   ChangeSignal changed;
   Connections connections;
+  std::function<void(std::string_view)> on_request;
 };
 
 namespace {
@@ -48,6 +54,19 @@ boost::asio::awaitable<void> report(std::shared_ptr<StatusBoard::State> state, s
   state->changed.notify();
 }
 
+boost::asio::awaitable<void> listen(std::shared_ptr<StatusBoard::State> state, std::shared_ptr<transport::Socket> socket) {
+  boost::asio::streambuf buffer(256);
+  for (;;) {
+    boost::system::error_code ec;
+    const std::size_t n = co_await boost::asio::async_read_until(*socket, buffer, '\n',
+                                                                 boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    if (ec || state->stopped) co_return;
+    std::string line(boost::asio::buffers_begin(buffer.data()), boost::asio::buffers_begin(buffer.data()) + n - 1);
+    buffer.consume(n);
+    if (state->on_request) state->on_request(line);
+  }
+}
+
 }  // namespace
 
 StatusBoard::StatusBoard(const boost::asio::any_io_executor& executor) : state_(std::make_shared<State>(executor)) {}
@@ -59,11 +78,16 @@ void StatusBoard::set(const Status& status) {
   state_->changed.notify();
 }
 
+void StatusBoard::on_request(std::function<void(std::string_view)> handler) { state_->on_request = std::move(handler); }
+
 const Status& StatusBoard::current() const { return state_->current; }
 
 void StatusBoard::serve(transport::Acceptor acceptor) {
   auto state = state_;
-  state_->connections.accept(std::move(acceptor), [state](std::shared_ptr<transport::Socket> socket) { return report(state, socket); });
+  state_->connections.accept(std::move(acceptor), [state](std::shared_ptr<transport::Socket> socket) {
+    boost::asio::co_spawn(socket->get_executor(), listen(state, socket), boost::asio::detached);
+    return report(state, socket);
+  });
 }
 
 boost::asio::awaitable<void> StatusBoard::delivered() {

@@ -101,6 +101,11 @@ class Supervisor {
     auto loaded = manifest::load_manifest_file(options_.manifest.string());
     manifest::VsockPorts ports = loaded.ok() ? loaded.manifest->vsock_ports : manifest::VsockPorts{};
     board_.serve(options_.vsock.listen(io_.get_executor(), ports.status_port));
+    board_.on_request([this](std::string_view request) {
+      if (request != "stop") return say("ignored a request on the status stream: not \"stop\"");
+      say("the host asks the enclave to stop");
+      stop_or_forward(SIGTERM);
+    });
     console_.serve(options_.vsock.listen(io_.get_executor(), ports.app_log_port));
     say("status on " + transport::to_string(transport::VsockAddress{transport::kCidAny, ports.status_port}) + ", log on " +
         transport::to_string(transport::VsockAddress{transport::kCidAny, ports.app_log_port}) + " (" + options_.vsock.describe() + ")");
@@ -241,32 +246,37 @@ class Supervisor {
   void forward_signals() {
     forwarded_.async_wait([this](const boost::system::error_code& ec, int sig) {
       if (ec) return;
-      if (app_ <= 0) {
-        // Nothing to forward to: stopping before the app started, or after it ended.
-        if (!app_status_) exit_code_ = 128 + sig;
-        if (sig == SIGTERM || sig == SIGINT) {
-          console_.stop();
-          board_.stop();
-          io_.stop();
-          return;
-        }
-      } else {
-        ::kill(app_, sig);
-        if ((sig == SIGTERM || sig == SIGINT) && !killing_) {
-          killing_ = true;
-          say("forwarded " + std::string(::sigabbrev_np(sig)) + " to the app; SIGKILL in " +
-              std::to_string(options_.grace.count()) + " ms if it is still running");
-          kill_timer_.expires_after(options_.grace);
-          kill_timer_.async_wait([this](const boost::system::error_code& timer_ec) {
-            if (timer_ec || app_ <= 0) return;
-            say("the app did not stop within the grace period: SIGKILL");
-            ::kill(-app_, SIGKILL);  // its whole process group
-            ::kill(app_, SIGKILL);
-          });
-        }
-      }
+      stop_or_forward(sig);
       forward_signals();
     });
+  }
+
+  // A signal to odyn goes to the app; SIGTERM and SIGINT also start the
+  // grace period, after which the app is killed.
+  void stop_or_forward(int sig) {
+    if (app_ <= 0) {
+      // Nothing to forward to: stopping before the app started, or after it ended.
+      if (!app_status_) exit_code_ = 128 + sig;
+      if (sig == SIGTERM || sig == SIGINT) {
+        console_.stop();
+        board_.stop();
+        io_.stop();
+      }
+      return;
+    }
+    ::kill(app_, sig);
+    if ((sig == SIGTERM || sig == SIGINT) && !killing_) {
+      killing_ = true;
+      say("forwarded " + std::string(::sigabbrev_np(sig)) + " to the app; SIGKILL in " + std::to_string(options_.grace.count()) +
+          " ms if it is still running");
+      kill_timer_.expires_after(options_.grace);
+      kill_timer_.async_wait([this](const boost::system::error_code& timer_ec) {
+        if (timer_ec || app_ <= 0) return;
+        say("the app did not stop within the grace period: SIGKILL");
+        ::kill(-app_, SIGKILL);  // its whole process group
+        ::kill(app_, SIGKILL);
+      });
+    }
   }
 
   boost::asio::io_context& io_;

@@ -1,8 +1,7 @@
-// enclaver-run: the sleeve (host side). `enclaver-run --simulate` runs an
-// EIF in the local simulator; `enclaver-run nsm-sim` serves only a simulated
-// NSM, for tests and for trying attestation without Nitro hardware. The
-// nitro-cli backend and the host halves of the proxies arrive with the
-// runtime issue.
+// enclaver-run: the sleeve (host side). `enclaver-run` runs an EIF on Nitro
+// through nitro-cli, `enclaver-run --simulate` in the local simulator;
+// `enclaver-run nsm-sim` serves only a simulated NSM, for tests and for
+// trying attestation without Nitro hardware.
 #include <unistd.h>
 
 #include <cstdlib>
@@ -15,7 +14,9 @@
 #include "common/fd_limit.hpp"
 #include "nsm/sim_ca.hpp"
 #include "sleeve/nsm_server.hpp"
-#include "sleeve/run_simulated.hpp"
+#include "sleeve/nitro/nitro_backend.hpp"
+#include "sleeve/run_enclave.hpp"
+#include "sleeve/sim_backend.hpp"
 #include "sleeve/sim_nsm.hpp"
 
 namespace {
@@ -54,19 +55,19 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("enclaver-run ") + ENCLAVER_VERSION);
   app.require_subcommand(0, 1);
 
-  sleeve::SimulateRequest run;
+  sleeve::RunRequest run;
   run.manifest = "/enclave/enclaver.yaml";
-  run.enclave.eif = "/enclave/application.eif";
+  run.eif = "/enclave/application.eif";
   bool simulate = false;
   std::string sim_root;
   double grace_seconds = 10;
   app.add_flag("--simulate", simulate, "run the enclave in the local simulator (Linux namespaces; needs root)");
-  app.add_option("--eif", run.enclave.eif, "the enclave image")->capture_default_str();
+  app.add_option("--eif", run.eif, "the enclave image")->capture_default_str();
   app.add_option("--manifest", run.manifest, "enclaver.yaml (cpu_count, memory_mb, ports)")->capture_default_str();
   app.add_option("--cpu-count", run.cpu_count, "CPUs of the enclave (default: the manifest's defaults.cpu_count)")->check(CLI::Range(1u, 1024u));
   app.add_option("--memory", run.memory_mb, "memory of the enclave in MiB (default: the manifest's defaults.memory_mb)")->check(CLI::Range(std::uint64_t{16}, std::uint64_t{1} << 30));
-  app.add_flag("--debug-mode", run.enclave.debug_mode, "debug enclave: console on stderr, PCR0/1/2/8 read as zeros in attestation");
-  app.add_option("--cid", run.enclave.cid, "the enclave's CID (default: the first free from 16)")->check(CLI::Range(4u, 0xFFFFFFFEu));
+  app.add_flag("--debug-mode", run.debug_mode, "debug enclave: console on stderr, PCR0/1/2/8 read as zeros in attestation");
+  app.add_option("--cid", run.cid, "the enclave's CID (default: the first free from 16)")->check(CLI::Range(4u, 0xFFFFFFFEu));
   app.add_option("--grace-period", grace_seconds, "seconds between SIGTERM and SIGKILL when stopping the enclave")->capture_default_str()->check(CLI::Range(0.0, 3600.0));
   app.add_option("--ingress-address", run.ingress_address, "address the host listens on for each ingress port")->capture_default_str();
   app.add_option("--sim-root", sim_root, "simulator root CA (PEM cert + key; created if absent); default ~/.local/share/enclaver/sim-root.pem");
@@ -91,18 +92,23 @@ int main(int argc, char** argv) {
       nsm_options.root = root_or_default(root);
       return serve_nsm_only(std::move(nsm_options), socket);
     }
-    if (!simulate) {
-      bool nitro = ::access("/dev/nitro_enclaves", F_OK) == 0;
-      std::cerr << "enclaver-run: "
-                << (nitro ? "the nitro-cli backend is not built yet; "
-                          : "no Nitro Enclaves device here (/dev/nitro_enclaves); ")
-                << "run the enclave in the simulator with --simulate\n";
-      return 1;
-    }
-    run.enclave.nsm_root = root_or_default(sim_root);
     run.grace = std::chrono::milliseconds(static_cast<long long>(grace_seconds * 1000));
     raise_open_file_limit();
-    return sleeve::run_simulated(std::move(run), std::cerr);
+    if (simulate) {
+      sleeve::SimulatorBackend backend({root_or_default(sim_root), ""});
+      return sleeve::run_enclave(run, backend, std::cerr);
+    }
+    // Nitro. ENCLAVER_VSOCK_DIR/CID (read here, at the edge) put the host's
+    // vsock on the simulated transport: for tests with a stand-in nitro-cli.
+    auto vsock = transport::Vsock::from_environment(std::getenv("ENCLAVER_VSOCK_DIR"), std::getenv("ENCLAVER_VSOCK_CID"));
+    if (!vsock) throw std::runtime_error(vsock.error().message);
+    if (::access("/dev/nitro_enclaves", F_OK) != 0)
+      std::cerr << "enclaver-run: notice: no Nitro Enclaves device here (/dev/nitro_enclaves); nitro-cli will likely fail. "
+                   "Use --simulate to run the enclave in the simulator\n";
+    sleeve::NitroOptions nitro;
+    nitro.host_vsock = *vsock;
+    sleeve::NitroBackend backend(nitro);
+    return sleeve::run_enclave(run, backend, std::cerr);
   } catch (const std::exception& e) {
     std::cerr << "enclaver-run: " << e.what() << "\n";
     return 1;

@@ -9,8 +9,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <regex>
 
@@ -158,6 +160,28 @@ TEST_F(Runtime, SigtermToTheSleeveReachesTheApp) {
   EXPECT_EQ(curl("/hello").exit_code, 0);
   sleeve_->signal(SIGTERM);
   EXPECT_EQ(sleeve_->wait_exit(), 42) << sleeve_->stderr_text();
+}
+
+// The host's stop request on the status stream (what the Nitro backend
+// sends, as the host cannot signal an enclave's PID 1) stops the app as
+// SIGTERM does.
+TEST_F(Runtime, AStopRequestOnTheStatusStreamStopsTheAppGracefully) {
+  start({}, {"--exit-on-sigterm", "42"});
+  std::smatch dir, cid;
+  const std::string banner = sleeve_->stderr_text();
+  ASSERT_TRUE(std::regex_search(banner, dir, std::regex("vsock directory (\\S+) ")));
+  ASSERT_TRUE(std::regex_search(banner, cid, std::regex("enclave CID ([0-9]+)")));
+  const std::string socket_path = dir[1].str() + "/" + cid[1].str() + "/17000.sock";
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  ASSERT_LT(socket_path.size(), sizeof sa.sun_path);
+  std::memcpy(sa.sun_path, socket_path.c_str(), socket_path.size());
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0) << socket_path;
+  ASSERT_EQ(::write(fd, "stop\n", 5), 5);
+  EXPECT_EQ(sleeve_->wait_exit(), 42) << sleeve_->stderr_text();
+  ::close(fd);
+  EXPECT_THAT(sleeve_->stdout_text(), HasSubstr("[odyn] the host asks the enclave to stop"));
 }
 
 TEST_F(Runtime, AnAppIgnoringSigtermIsKilledAfterOdynsGracePeriod) {

@@ -4,6 +4,7 @@
 // wait for its exit code. The destructor SIGKILLs and reaps what is left.
 #pragma once
 
+#include <algorithm>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -43,7 +44,13 @@ class SleeveProcess {
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     std::vector<std::string> env_strings;
-    for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+    // env_extra wins: a variable it sets is left out of ours.
+    auto overridden = [&](std::string_view e) {
+      const auto key = e.substr(0, e.find('=') + 1);
+      return std::any_of(env_extra.begin(), env_extra.end(), [&](const std::string& x) { return x.starts_with(key); });
+    };
+    for (char** e = environ; *e; ++e)
+      if (!overridden(*e)) env_strings.emplace_back(*e);
     env_strings.insert(env_strings.end(), env_extra.begin(), env_extra.end());
     std::vector<char*> env;
     for (auto& e : env_strings) env.push_back(e.data());

@@ -20,7 +20,17 @@ endif()
 find_library(YAML_CPP_STATIC NAMES libyaml-cpp.a REQUIRED)
 find_library(IDN2_STATIC NAMES libidn2.a REQUIRED)
 find_library(UNISTRING_STATIC NAMES libunistring.a REQUIRED)
-# OpenSSL for odyn's TLS termination, linked statically. Whatever links
-# enclaver_tls must not also link OpenSSL::SSL/Crypto (two copies).
+# OpenSSL and zlib are linked statically into every program: odyn (TLS) and
+# enclaver-run (the release image's FROM-scratch base) must be fully static,
+# and one copy for all keeps a program from ever holding two. Debian ships
+# the archives with libssl-dev and zlib1g-dev.
 find_library(OPENSSL_SSL_STATIC NAMES libssl.a REQUIRED)
 find_library(OPENSSL_CRYPTO_STATIC NAMES libcrypto.a REQUIRED)
+find_library(ZLIB_STATIC NAMES libz.a REQUIRED)
+foreach(lib IN ITEMS "OpenSSL::Crypto;${OPENSSL_CRYPTO_STATIC}" "OpenSSL::SSL;${OPENSSL_SSL_STATIC}" "ZLIB::ZLIB;${ZLIB_STATIC}")
+  list(GET lib 0 target)
+  list(GET lib 1 archive)
+  set_target_properties(${target} PROPERTIES IMPORTED_LOCATION ${archive} IMPORTED_LOCATION_RELEASE ${archive}
+                                             IMPORTED_LOCATION_DEBUG ${archive})
+endforeach()
+set_property(TARGET OpenSSL::Crypto APPEND PROPERTY INTERFACE_LINK_LIBRARIES ${CMAKE_DL_LIBS} Threads::Threads)

@@ -69,7 +69,7 @@ class Nitro : public ::testing::Test {
 
 TEST_F(Nitro, LaunchesWithTheRightArgumentsAndTerminatesOnSigterm) {
   auto sleeve = start({"--cpu-count", "4", "--memory", "512", "--debug-mode", "--cid", "21"});
-  ASSERT_TRUE(sleeve->wait_for("Nitro enclave")) << sleeve->stderr_text();
+  ASSERT_TRUE(sleeve->wait_for("PCR2 [0-9a-f]+\n")) << sleeve->stderr_text();
   EXPECT_THAT(sleeve->stderr_text(), HasSubstr(std::string("Nitro enclave ") + kEnclaveId + ", CID 21, 4 CPUs, 512 MiB"));
   EXPECT_THAT(sleeve->stderr_text(), HasSubstr("PCR0 "));
   // It watches the enclave while it runs.

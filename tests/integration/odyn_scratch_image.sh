@@ -4,7 +4,7 @@
 #   odyn_scratch_image.sh ODYN_BINARY FIXTURES_DIR
 set -euo pipefail
 odyn="$1"; fixtures="$2"
-export DOCKER_HOST="${DOCKER_HOST:-unix:///run/enclaver-test-docker/docker.sock}"
+export DOCKER_HOST="${DOCKER_HOST:-unix:///run/enclaver-docker/docker.sock}"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # 1. The binary is static: no program interpreter, no dynamic section.

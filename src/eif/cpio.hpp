@@ -151,6 +151,8 @@ struct TreeEntry {
   std::uint64_t src_dev = 0;   // regular files: identity on disk, for hard
   std::uint64_t src_ino = 0;   //   links and to detect a swapped file
   std::uint64_t src_nlink = 1;
+  std::uint64_t content_ref = 0;  // regular files: a ContentSource's own handle
+                                  //   (scan_tree leaves it 0; DirectoryContents ignores it)
 };
 
 struct Skipped {
@@ -179,6 +181,37 @@ struct Tree {
 // path longer than newc/PATH_MAX allows.
 Tree scan_tree(const std::filesystem::path& root);
 
+// Where write_tree gets the contents of regular files. The tree itself (names,
+// modes, owners, hard-link structure) is independent of it, so a tree read
+// from a directory and one assembled elsewhere (image layers streamed from a
+// saved image archive) go through the same canonical writer.
+class ContentSource {
+ public:
+  virtual ~ContentSource() = default;
+  // Writes the header `h` (h.filesize already equals entry.size) followed by
+  // exactly entry.size bytes of `entry`'s contents, e.g. with
+  // writer.add_file() or begin()/write(); returns the inode number written.
+  // Throws when the contents cannot be read or changed size.
+  virtual std::uint32_t add_file(Writer& writer, Header h, const TreeEntry& entry) const = 0;
+};
+
+// Contents of files below a directory (what scan_tree's entries refer to):
+// each file is opened relative to `root` without following symlinks, and a
+// file whose identity (src_dev, src_ino) or size changed since the scan
+// throws. Opens `root` in the constructor (throws std::system_error).
+class DirectoryContents final : public ContentSource {
+ public:
+  explicit DirectoryContents(const std::filesystem::path& root);
+  ~DirectoryContents() override;
+  DirectoryContents(const DirectoryContents&) = delete;
+  DirectoryContents& operator=(const DirectoryContents&) = delete;
+  std::uint32_t add_file(Writer& writer, Header h, const TreeEntry& entry) const override;
+
+ private:
+  std::filesystem::path root_;
+  int root_fd_ = -1;
+};
+
 struct TreeWriteOptions {
   std::string prefix;       // names are prefix + "/" + path ("" = path alone)
   std::uint32_t mtime = 0;  // every entry gets this mtime (SOURCE_DATE_EPOCH or 0)
@@ -199,6 +232,14 @@ struct TreeWriteOptions {
 // the contents; unpack() below does the same. A file whose other links lie
 // outside the tree is written as an ordinary file (nlink 1).
 void write_tree(Writer& writer, const Tree& tree, const TreeWriteOptions& options);
+
+// The same for entries whose contents come from `contents`: identical bytes
+// for identical entries, whatever the source. Hard-link groups are formed the
+// same way (regular files with src_nlink > 1 sharing (src_dev, src_ino)), so
+// a source other than a directory marks the members of one group with equal
+// (src_dev, src_ino) and src_nlink 2 or more.
+void write_tree(Writer& writer, std::span<const TreeEntry> entries, const ContentSource& contents,
+                const TreeWriteOptions& options);
 
 // ---------------------------------------------------------------- reader
 

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <memory>
+#include <span>
 #include <cerrno>
 #include <stdexcept>
 #include <system_error>
@@ -61,6 +63,12 @@ std::string lines(const std::vector<std::string>& items, const char* what, bool 
   return out;
 }
 
+struct NoContents final : cpio::ContentSource {
+  std::uint32_t add_file(cpio::Writer&, Header, const cpio::TreeEntry& e) const override {
+    throw std::invalid_argument("customer ramdisk: no contents for " + text::quote(e.path));
+  }
+};
+
 }  // namespace
 
 RamdiskSummary write_bootstrap_ramdisk(const fs::path& init, const fs::path& nsm_ko, ByteSink& sink,
@@ -83,12 +91,30 @@ RamdiskSummary write_bootstrap_ramdisk(const fs::path& init, const fs::path& nsm
 RamdiskSummary write_customer_ramdisk(const fs::path& rootfs_dir, const std::vector<std::string>& cmd,
                                       const std::vector<std::string>& env, const CustomerRamdiskOptions& options,
                                       ByteSink& sink) {
+  // Validate before anything is scanned or reaches the sink.
+  lines(cmd, "cmd", false);
+  lines(env, "env", true);
+  cpio::Tree scanned = cpio::scan_tree(rootfs_dir);
+  RootfsTree tree;
+  tree.entries = std::move(scanned.entries);
+  tree.skipped = std::move(scanned.skipped);
+  tree.contents = std::make_shared<const cpio::DirectoryContents>(scanned.root);
+  return write_customer_ramdisk(std::move(tree), cmd, env, options, sink);
+}
+
+RamdiskSummary write_customer_ramdisk(RootfsTree tree, const std::vector<std::string>& cmd,
+                                      const std::vector<std::string>& env, const CustomerRamdiskOptions& options,
+                                      ByteSink& sink) {
   // Validate before anything reaches the sink.
   const std::string cmd_text = lines(cmd, "cmd", false);
   const std::string env_text = lines(env, "env", true);
+  if (!tree.contents &&
+      std::any_of(tree.entries.begin(), tree.entries.end(),
+                  [](const cpio::TreeEntry& e) { return (e.mode & cpio::kTypeMask) == cpio::kRegular; }))
+    throw std::invalid_argument("customer ramdisk: the rootfs tree has regular files but no content source");
 
-  cpio::Tree tree = cpio::scan_tree(rootfs_dir);
   RamdiskSummary s;
+  s.notes = std::move(tree.notes);
   for (const char* name : kRootfsMountPoints) {
     const auto it = std::find_if(tree.entries.begin(), tree.entries.end(),
                                  [&](const cpio::TreeEntry& e) { return e.path == name; });
@@ -108,7 +134,10 @@ RamdiskSummary write_customer_ramdisk(const fs::path& rootfs_dir, const std::vec
 
   cpio::Writer w(sink);
   w.add(make("rootfs", cpio::kDirectory | 0755, options.mtime));
-  cpio::write_tree(w, tree, {.prefix = "rootfs", .mtime = options.mtime});
+  // A tree without regular files may come without a source: nothing reads it.
+  const NoContents none;
+  cpio::write_tree(w, std::span<const cpio::TreeEntry>(tree.entries), tree.contents ? *tree.contents : none,
+                   {.prefix = "rootfs", .mtime = options.mtime});
   w.add(make("cmd", cpio::kRegular | 0644, options.mtime), std::string_view(cmd_text));
   w.add(make("env", cpio::kRegular | 0644, options.mtime), std::string_view(env_text));
   w.finish();

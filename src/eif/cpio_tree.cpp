@@ -141,11 +141,38 @@ Tree scan_tree(const fs::path& root) {
   return tree;
 }
 
+DirectoryContents::DirectoryContents(const fs::path& root) : root_(root) {
+  root_fd_ = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd_ < 0) fail_errno("cpio: opening tree root " + text::quote(root_.string(), 200));
+}
+
+DirectoryContents::~DirectoryContents() {
+  if (root_fd_ >= 0) ::close(root_fd_);
+}
+
+std::uint32_t DirectoryContents::add_file(Writer& writer, Header h, const TreeEntry& e) const {
+  Fd fd(::openat(root_fd_, e.path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.get() < 0) fail_errno("cpio: opening " + shown(root_, e.path));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) fail_errno("cpio: stat " + shown(root_, e.path));
+  if (!S_ISREG(st.st_mode) || st.st_dev != e.src_dev || st.st_ino != e.src_ino ||
+      static_cast<std::uint64_t>(st.st_size) != e.size)
+    throw std::runtime_error("cpio: " + shown(root_, e.path) + " changed since the tree was scanned");
+  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  return writer.add_file(std::move(h), fd.get());
+}
+
 void write_tree(Writer& writer, const Tree& tree, const TreeWriteOptions& options) {
+  const DirectoryContents contents(tree.root);
+  write_tree(writer, std::span<const TreeEntry>(tree.entries), contents, options);
+}
+
+void write_tree(Writer& writer, std::span<const TreeEntry> entries, const ContentSource& contents,
+                const TreeWriteOptions& options) {
   // Hard-link groups, by identity on disk, in entry order.
   std::map<std::pair<std::uint64_t, std::uint64_t>, std::vector<std::size_t>> groups;
-  for (std::size_t i = 0; i < tree.entries.size(); ++i) {
-    const TreeEntry& e = tree.entries[i];
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const TreeEntry& e = entries[i];
     if ((e.mode & kTypeMask) == kRegular && e.src_nlink > 1) groups[{e.src_dev, e.src_ino}].push_back(i);
   }
   struct Link {
@@ -154,7 +181,7 @@ void write_tree(Writer& writer, const Tree& tree, const TreeWriteOptions& option
     bool carries_data = true;
     std::size_t leader = 0;
   };
-  std::vector<Link> links(tree.entries.size());
+  std::vector<Link> links(entries.size());
   for (const auto& [key, members] : groups) {
     if (members.size() < 2) continue;
     for (std::size_t k = 0; k < members.size(); ++k) {
@@ -165,13 +192,10 @@ void write_tree(Writer& writer, const Tree& tree, const TreeWriteOptions& option
       l.leader = members.front();
     }
   }
-  std::vector<std::uint32_t> inos(tree.entries.size(), 0);
+  std::vector<std::uint32_t> inos(entries.size(), 0);
 
-  Fd root(::open(tree.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (root.get() < 0) fail_errno("cpio: opening tree root " + text::quote(tree.root.string(), 200));
-
-  for (std::size_t i = 0; i < tree.entries.size(); ++i) {
-    const TreeEntry& e = tree.entries[i];
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const TreeEntry& e = entries[i];
     Header h;
     h.name = options.prefix.empty() ? e.path : options.prefix + "/" + e.path;
     h.mode = e.mode;
@@ -196,16 +220,10 @@ void write_tree(Writer& writer, const Tree& tree, const TreeWriteOptions& option
           inos[i] = writer.add(std::move(h));
           break;
         }
-        Fd fd(::openat(root.get(), e.path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-        if (fd.get() < 0) fail_errno("cpio: opening " + shown(tree.root, e.path));
-        struct stat st {};
-        if (::fstat(fd.get(), &st) != 0) fail_errno("cpio: stat " + shown(tree.root, e.path));
-        if (!S_ISREG(st.st_mode) || st.st_dev != e.src_dev || st.st_ino != e.src_ino ||
-            static_cast<std::uint64_t>(st.st_size) != e.size)
-          throw std::runtime_error("cpio: " + shown(tree.root, e.path) + " changed since the tree was scanned");
-        ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+        if (e.size > 0xffffffffu)
+          throw std::runtime_error("cpio: " + text::quote(e.path, 200) + " is 4 GiB or larger; newc sizes are 32-bit");
         h.filesize = static_cast<std::uint32_t>(e.size);
-        inos[i] = writer.add_file(std::move(h), fd.get());
+        inos[i] = contents.add_file(writer, std::move(h), e);
         break;
       }
       default:  // directories, FIFOs, sockets: header only

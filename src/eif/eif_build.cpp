@@ -44,7 +44,9 @@ BuildResult build_eif(const BuildRequest& r) {
       "ramdisk 0 (bootstrap)"));
   contents.ramdisks.push_back(SectionSource::from_producer(
       [&](ByteSink& sink) {
-        auto summary = write_customer_ramdisk(r.rootfs, r.cmd, r.env, CustomerRamdiskOptions{mtime}, sink);
+        auto summary = r.rootfs_tree
+                           ? write_customer_ramdisk(*r.rootfs_tree, r.cmd, r.env, CustomerRamdiskOptions{mtime}, sink)
+                           : write_customer_ramdisk(r.rootfs, r.cmd, r.env, CustomerRamdiskOptions{mtime}, sink);
         for (const auto& s : summary.skipped) result.notes.push_back("skipped " + s.path + ": " + s.reason);
         for (const auto& n : summary.notes) result.notes.push_back(n);
       },

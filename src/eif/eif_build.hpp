@@ -15,12 +15,16 @@
 
 #include "eif/blobs.hpp"
 #include "eif/eif_writer.hpp"
+#include "eif/ramdisk.hpp"
 
 namespace enclaver::eif {
 
 struct BuildRequest {
   Blobs blobs;
   std::filesystem::path rootfs;       // a directory (see extract_rootfs_tar for tar input)
+  // When set, the customer ramdisk's rootfs comes from this tree (e.g. an
+  // image's layers flattened by image/layers) and `rootfs` is ignored.
+  std::optional<RootfsTree> rootfs_tree;
   std::vector<std::string> cmd;       // argv, one element per line of /cmd
   std::vector<std::string> env;       // KEY=VALUE
   std::string image_name;             // metadata

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,27 @@ inline constexpr const char* kRootfsMountPoints[] = {"dev", "proc", "run", "sys"
 // A cmd or env element containing "\n" or NUL, or an env element that is not
 // KEY=VALUE with a non-empty KEY, is std::invalid_argument.
 RamdiskSummary write_customer_ramdisk(const std::filesystem::path& rootfs_dir, const std::vector<std::string>& cmd,
+                                      const std::vector<std::string>& env, const CustomerRamdiskOptions& options,
+                                      ByteSink& sink);
+
+// A root filesystem that is not a directory on disk (an image's layers
+// flattened in memory, contents streamed from a saved image archive): the
+// entries as scan_tree would have listed them (paths relative and canonical,
+// parents present; any order, they are sorted here), where regular files get
+// their contents from `contents`, and what was left out for the summary.
+struct RootfsTree {
+  std::vector<cpio::TreeEntry> entries;
+  std::vector<cpio::Skipped> skipped;
+  std::vector<std::string> notes;                   // copied into the summary's notes
+  std::shared_ptr<const cpio::ContentSource> contents;
+};
+
+// The same archive from a RootfsTree: for entries equal to what scan_tree
+// returns for a directory, the bytes equal write_customer_ramdisk(directory).
+// Entries are sorted bytewise by path and the mount points handled as above.
+// Throws std::invalid_argument when `contents` is missing and a regular file
+// needs it.
+RamdiskSummary write_customer_ramdisk(RootfsTree tree, const std::vector<std::string>& cmd,
                                       const std::vector<std::string>& env, const CustomerRamdiskOptions& options,
                                       ByteSink& sink);
 

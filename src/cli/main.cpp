@@ -7,8 +7,53 @@
 
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include "cli/build.hpp"
 #include "cli/commands.hpp"
 #include "cli/verify_attestation.hpp"
+
+namespace {
+
+std::string env_or(const char* name, const char* fallback) {
+  const char* value = std::getenv(name);
+  return value ? value : fallback;
+}
+
+// SOURCE_DATE_EPOCH: unset gives no time (nullopt inside); malformed gives nullopt outside.
+std::optional<std::optional<std::int64_t>> source_date_epoch() {
+  const char* epoch = std::getenv("SOURCE_DATE_EPOCH");
+  if (!epoch || !*epoch) return std::optional<std::int64_t>{};
+  char* end = nullptr;
+  const long long value = std::strtoll(epoch, &end, 10);
+  if (*end != '\0' || value < 0 || value > 0xFFFFFFFFll) {
+    std::cerr << "enclaver: SOURCE_DATE_EPOCH must be seconds since 1970 (0..4294967295), got " << epoch << "\n";
+    return std::nullopt;
+  }
+  return std::optional<std::int64_t>{value};
+}
+
+// This process's capability bounding set (CapBnd in /proc/self/status).
+std::uint64_t capability_bounding_set() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.starts_with("CapBnd:")) return std::stoull(line.substr(7), nullptr, 16);
+  return ~0ull;
+}
+
+// Where this program is: our odyn and enclaver-run are next to it.
+std::filesystem::path programs_dir() {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::filesystem::current_path() : self.parent_path();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace enclaver::cli;
@@ -66,6 +111,25 @@ int main(int argc, char** argv) {
   va_cmd->add_flag("--all-pcrs", va.all_pcrs, "print all PCRs, not only non-zero ones");
   va_cmd->add_flag("--json", va.json, "print the result as JSON");
 
+  BuildOptions image_build;
+  auto* image_build_cmd = app.add_subcommand("build", "Build the release image: app image -> EIF (PCRs printed) -> release image `target`");
+  image_build_cmd->add_option("-f,--file", image_build.manifest, "the manifest")->capture_default_str();
+  image_build_cmd->add_option("--blobs", image_build.blobs, "kernel and init blobs (default: $ENCLAVER_BLOBS, then nitro-cli's)");
+  image_build_cmd->add_option("--eif", image_build.eif_output, "also write the EIF to this file");
+  image_build_cmd->add_flag("--json", image_build.json, "print the result as JSON");
+  bool no_progress = false;
+  image_build_cmd->add_flag("--no-progress", no_progress, "print only the result");
+
+  RunOptions run_options;
+  auto* run_cmd = app.add_subcommand("run", "Run a release image: the enclave on Nitro, or in the simulator (--simulate)");
+  run_cmd->add_option("IMAGE", run_options.image, "release image (default: the manifest's target)");
+  run_cmd->add_option("-f,--file", run_options.manifest, "manifest naming the target, when no IMAGE is given")->capture_default_str();
+  run_cmd->add_flag("--simulate", run_options.simulate, "run the enclave in the simulator (Linux namespaces; not a security boundary)");
+  run_cmd->add_option("-p,--publish", run_options.publish, "[ADDRESS:]HOST_PORT:ENCLAVE_PORT: publish an ingress port elsewhere (repeatable)");
+  run_cmd->add_option("--cpu-count", run_options.cpu_count, "CPUs of the enclave (default: the manifest's)");
+  run_cmd->add_option("--memory", run_options.memory_mb, "memory of the enclave in MiB (default: the manifest's)");
+  run_cmd->add_flag("--debug-mode", run_options.debug_mode, "debug enclave: console readable, PCRs read as zeros in attestation");
+
   // Everything after the first "--" is the enclave program's argv, options
   // included (CLI11 would still read "--x" there as an option of ours).
   std::vector<std::string> args(argv + 1, argv + argc), trailing;
@@ -88,16 +152,26 @@ int main(int argc, char** argv) {
       std::cerr << "enclaver eif build: give the program to run after --, e.g. -- /sbin/odyn\n";
       return kExitUsage;
     }
-    if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) {
-      char* end = nullptr;
-      const long long value = std::strtoll(epoch, &end, 10);
-      if (*end != '\0' || value < 0 || value > 0xFFFFFFFFll) {
-        std::cerr << "enclaver: SOURCE_DATE_EPOCH must be seconds since 1970 (0..4294967295), got " << epoch << "\n";
-        return kExitUsage;
-      }
-      build.source_date_epoch = value;
-    }
+    if (auto epoch = source_date_epoch(); !epoch) return kExitUsage;
+    else build.source_date_epoch = *epoch;
     return eif_build(build, std::cout, std::cerr);
+  }
+  if (*image_build_cmd) {
+    image_build.docker_host = env_or("DOCKER_HOST", "");
+    if (image_build.blobs.empty()) image_build.blobs = env_or("ENCLAVER_BLOBS", "");
+    image_build.programs_dir = programs_dir();
+    image_build.progress = !no_progress;
+    if (auto epoch = source_date_epoch(); !epoch) return kExitUsage;
+    else image_build.source_date_epoch = *epoch;
+    return enclaver::cli::build(image_build, std::cout, std::cerr);
+  }
+  if (*run_cmd) {
+    run_options.docker_host = env_or("DOCKER_HOST", "");
+    run_options.nitro_device = ::access("/dev/nitro_enclaves", F_OK) == 0;
+    run_options.capabilities = capability_bounding_set();
+    const std::string home = env_or("HOME", "/root");
+    run_options.sim_state_dir = std::filesystem::path(home) / ".local/share/enclaver";
+    return enclaver::cli::run(run_options, std::cout, std::cerr);
   }
   if (*describe_cmd) return describe_eif(describe, std::cout, std::cerr);
   if (*va_cmd) return verify_attestation(va, std::cout, std::cerr);

@@ -69,6 +69,8 @@ int main(int argc, char** argv) {
   app.add_flag("--debug-mode", run.debug_mode, "debug enclave: console on stderr, PCR0/1/2/8 read as zeros in attestation");
   app.add_option("--cid", run.cid, "the enclave's CID (default: the first free from 16)")->check(CLI::Range(4u, 0xFFFFFFFEu));
   app.add_option("--grace-period", grace_seconds, "seconds between SIGTERM and SIGKILL when stopping the enclave")->capture_default_str()->check(CLI::Range(0.0, 3600.0));
+  std::vector<std::string> publish;
+  app.add_option("--publish", publish, "[ADDRESS:]HOST_PORT:ENCLAVE_PORT: publish an ingress port elsewhere on the host (repeatable)");
   app.add_option("--ingress-address", run.ingress_address, "address the host listens on for each ingress port")->capture_default_str();
   app.add_option("--sim-root", sim_root, "simulator root CA (PEM cert + key; created if absent); default ~/.local/share/enclaver/sim-root.pem");
 
@@ -93,6 +95,14 @@ int main(int argc, char** argv) {
       return serve_nsm_only(std::move(nsm_options), socket);
     }
     run.grace = std::chrono::milliseconds(static_cast<long long>(grace_seconds * 1000));
+    for (const auto& spec : publish) {
+      auto parsed = sleeve::parse_publish(spec);
+      if (!parsed) {
+        std::cerr << "enclaver-run: " << parsed.error().message << "\n";
+        return 2;
+      }
+      run.publish.push_back(*parsed);
+    }
     raise_open_file_limit();
     if (simulate) {
       sleeve::SimulatorBackend backend({root_or_default(sim_root), ""});

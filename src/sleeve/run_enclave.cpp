@@ -1,5 +1,7 @@
 #include "sleeve/run_enclave.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -106,7 +108,9 @@ class Session {
       boost::asio::co_spawn(
           io_, [acceptor, connect, events]() { return transport::forward_connections(*acceptor, connect, events); },
           boost::asio::detached);
-      err_ << "enclaver-run: ingress " << request_.ingress_address << ":" << port << " -> " << transport::to_string(target) << "\n";
+      const auto local = acceptor->local_endpoint();
+      err_ << "enclaver-run: ingress " << local.address().to_string() << ":" << local.port() << " -> " << transport::to_string(target)
+           << "\n";
     }
   }
 
@@ -147,6 +151,44 @@ class Session {
 
 }  // namespace
 
+Result<Publish> parse_publish(std::string_view spec) {
+  const std::string text(spec);
+  auto port = [&](std::string_view digits) -> std::optional<std::uint16_t> {
+    if (digits.empty() || digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+    const int value = std::stoi(std::string(digits));
+    if (value < 1 || value > 65535) return std::nullopt;
+    return static_cast<std::uint16_t>(value);
+  };
+  Publish publish;
+  std::string_view rest = spec;
+  if (rest.starts_with("[")) {  // [IPv6]:HOST:ENCLAVE
+    const auto close = rest.find("]:");
+    if (close == std::string_view::npos) return make_error("--publish " + text + ": an IPv6 address goes in brackets: [::1]:8080:8080");
+    publish.address = std::string(rest.substr(1, close - 1));
+    rest.remove_prefix(close + 2);
+  }
+  const auto last = rest.rfind(':');
+  if (last == std::string_view::npos) return make_error("--publish " + text + ": expected [ADDRESS:]HOST_PORT:ENCLAVE_PORT");
+  auto enclave = port(rest.substr(last + 1));
+  rest = rest.substr(0, last);
+  const auto colon = rest.rfind(':');
+  if (colon != std::string_view::npos) {
+    if (!publish.address.empty()) return make_error("--publish " + text + ": expected [ADDRESS:]HOST_PORT:ENCLAVE_PORT");
+    publish.address = std::string(rest.substr(0, colon));
+    rest = rest.substr(colon + 1);
+  }
+  auto host = port(rest);
+  if (!host || !enclave) return make_error("--publish " + text + ": ports are numbers from 1 to 65535");
+  if (!publish.address.empty()) {
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(publish.address, ec);
+    if (ec) return make_error("--publish " + text + ": " + publish.address + " is not an IP address");
+  }
+  publish.host_port = *host;
+  publish.enclave_port = *enclave;
+  return publish;
+}
+
 boost::asio::awaitable<bool> request_stop(const transport::Vsock& host, transport::VsockAddress status) {
   try {
     auto socket = co_await host.connect(status);
@@ -175,14 +217,28 @@ int run_enclave(const RunRequest& request, Backend& backend, std::ostream& err) 
 
   boost::asio::io_context io;
   // Host ingress listeners first: a port in use fails before the enclave starts.
+  for (const auto& p : request.publish) {
+    const auto& entries = loaded.manifest->ingress;
+    if (std::none_of(entries.begin(), entries.end(), [&](const auto& e) { return e.listen_port == p.enclave_port; })) {
+      err << "enclaver-run: --publish names port " << p.enclave_port << ", which is not an ingress port of the manifest\n";
+      return 1;
+    }
+  }
   std::vector<std::pair<std::uint16_t, std::shared_ptr<TcpAcceptor>>> ingress;
   for (const auto& entry : loaded.manifest->ingress) {
+    std::string address = request.ingress_address;
+    std::uint16_t host_port = entry.listen_port;
+    for (const auto& p : request.publish) {
+      if (p.enclave_port != entry.listen_port) continue;
+      host_port = p.host_port;
+      if (!p.address.empty()) address = p.address;
+    }
     try {
-      boost::asio::ip::tcp::endpoint endpoint(boost::asio::ip::make_address(request.ingress_address), entry.listen_port);
+      boost::asio::ip::tcp::endpoint endpoint(boost::asio::ip::make_address(address), host_port);
       ingress.emplace_back(entry.listen_port, std::make_shared<TcpAcceptor>(io, endpoint, true));
     } catch (const std::exception& e) {
-      err << "enclaver-run: cannot listen on " << request.ingress_address << ":" << entry.listen_port << " for ingress: " << e.what()
-          << "\n";
+      err << "enclaver-run: cannot listen on " << address << ":" << host_port << " for ingress port " << entry.listen_port << ": "
+          << e.what() << "\n";
       return 1;
     }
   }

@@ -12,10 +12,25 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
 
 #include "sleeve/enclave.hpp"
 
 namespace enclaver::sleeve {
+
+// Where the host publishes one ingress port: `--publish
+// [ADDRESS:]HOST_PORT:ENCLAVE_PORT` (as docker run -p; an IPv6 address in
+// brackets). Without one, an ingress port is published on its own number at
+// RunRequest::ingress_address.
+struct Publish {
+  std::string address;  // empty: RunRequest::ingress_address
+  std::uint16_t host_port = 0;
+  std::uint16_t enclave_port = 0;
+};
+Result<Publish> parse_publish(std::string_view spec);
 
 struct RunRequest {
   std::filesystem::path manifest;  // cpu_count and memory_mb defaults come from it
@@ -26,6 +41,7 @@ struct RunRequest {
   std::optional<std::uint32_t> cid;
   std::chrono::milliseconds grace{10000};
   std::string ingress_address = "0.0.0.0";  // where the host listens for each ingress port
+  std::vector<Publish> publish;             // each names an ingress port of the manifest
 };
 
 // Returns the sleeve's exit code; messages go to `err`, the app's log to stdout.

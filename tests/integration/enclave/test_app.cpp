@@ -4,6 +4,8 @@
 //   GET  /hello            "hello from the enclave"
 //   POST /echo             the request body
 //   GET  /whoami           uid gid cwd and IN_ENCLAVE, one per line
+//   GET  /exists/PATH      "yes" or "no": is there anything at /PATH
+//   GET  /pcr/N            PCR N as the enclave's NSM reports it (hex)
 //   GET  /burst/N          writes N bytes to stderr (lines of 'x'), then answers
 //   GET  /orphan           forks a child that forks a grandchild and exits:
 //                          the grandchild, orphaned, exits too (PID 1 reaps)
@@ -17,6 +19,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
+
+#include "common/hex.hpp"
+#include "nsm/client.hpp"
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -41,6 +46,16 @@ void exit_on_sigterm(int) { ::_exit(sigterm_exit_code); }
 
 std::string after(const std::string& target, const std::string& prefix) { return target.substr(prefix.size()); }
 
+// The simulator serves the NSM at /run/nsm.sock (on Nitro: /dev/nsm).
+std::string read_pcr(std::uint16_t index) {
+  auto transport = enclaver::nsm::open_transport(std::string("/run/nsm.sock"));
+  if (!transport) return "no NSM: " + transport.error().message + "\n";
+  enclaver::nsm::Client client(std::move(*transport));
+  auto pcr = client.describe_pcr(index);
+  if (!pcr) return "no PCR: " + pcr.error().message + "\n";
+  return enclaver::to_hex(pcr->data) + "\n";
+}
+
 // What to do once the answer is on its way.
 struct Then {
   int exit_code = -1;
@@ -61,6 +76,14 @@ http::response<http::string_body> answer(const http::request<http::string_body>&
     const char* in_enclave = std::getenv("IN_ENCLAVE");
     response.body() = "uid " + std::to_string(::getuid()) + "\ngid " + std::to_string(::getgid()) + "\ncwd " +
                       std::filesystem::current_path().string() + "\nIN_ENCLAVE " + (in_enclave ? in_enclave : "") + "\n";
+  } else if (target.rfind("/exists/", 0) == 0) {
+    std::error_code ec;
+    response.body() = std::filesystem::symlink_status("/" + after(target, "/exists/"), ec).type() ==
+                              std::filesystem::file_type::not_found
+                          ? "no\n"
+                          : "yes\n";
+  } else if (target.rfind("/pcr/", 0) == 0) {
+    response.body() = read_pcr(static_cast<std::uint16_t>(std::stoi(after(target, "/pcr/"))));
   } else if (target.rfind("/burst/", 0) == 0) {
     std::size_t n = std::stoul(after(target, "/burst/"));
     std::string line(99, 'x');

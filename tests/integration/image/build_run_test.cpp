@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <regex>
 
 #include <nlohmann/json.hpp>
@@ -37,6 +39,18 @@ std::string free_port() {
     throw std::runtime_error("no free port");
   ::close(fd);
   return std::to_string(ntohs(sa.sin_port));
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::vector<std::string> text_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
 }
 
 std::string pcr(const std::string& text, int index) {
@@ -72,6 +86,29 @@ class BuildRun : public ::testing::Test {
     if (dir_.empty()) return;
     run({"/usr/bin/docker", "rmi", "-f", app_, target_});
     fs::remove_all(dir_);
+  }
+
+  // Runs `image` with `enclaver run --simulate`, waits for the app, runs
+  // `checks`, stops it with Ctrl-C and returns its exit code.
+  template <class Checks>
+  int run_and_stop(const std::string& image, Checks checks) {
+    SleeveProcess enclave({program("enclaver"), "run", image, "--simulate"}, {"HOME=" + dir_.string()}, /*capture_stdout=*/true);
+    EXPECT_TRUE(enclave.wait_for("the app is running", std::chrono::seconds(60))) << enclave.stderr_text();
+    checks(enclave);
+    enclave.signal(SIGINT);
+    auto code = enclave.wait_exit(std::chrono::seconds(60));
+    EXPECT_TRUE(code) << enclave.stderr_text();
+    return code.value_or(-1);
+  }
+
+  ProcessResult get(const std::string& path) {
+    return run({"/usr/bin/curl", "-sS", "--max-time", "10", "--retry", "10", "--retry-connrefused", "--retry-delay", "1",
+                "http://127.0.0.1:" + port_ + path});
+  }
+
+  std::string sha256_of(const fs::path& file) {
+    auto r = run({"/usr/bin/sha256sum", file.string()});
+    return r.out.substr(0, 64);
   }
 
   ProcessResult build(std::vector<std::string> extra = {}) {
@@ -122,6 +159,90 @@ TEST_F(BuildRun, TheReleaseImageRunsInTheSimulatorAndAnswersThroughIngress) {
   EXPECT_TRUE(fs::exists(dir_ / ".local/share/enclaver/sim-root.pem")) << "the simulator's root CA stays on the host";
   auto left = run({"/usr/bin/docker", "ps", "-aq", "--filter", "ancestor=" + target_});
   EXPECT_EQ(left.out, "") << "the container was removed";
+}
+
+TEST_F(BuildRun, TheReleaseImageHoldsExactlyTheSleeveTheEifAndTheManifest) {
+  auto first = build({"--eif", (dir_ / "first.eif").string()});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  auto second = build({"--eif", (dir_ / "second.eif").string()});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(sha256_of(dir_ / "first.eif"), sha256_of(dir_ / "second.eif")) << "two builds, the same EIF bytes";
+  // The release image's one layer, from the engine's own export.
+  fs::create_directories(dir_ / "saved");
+  ASSERT_EQ(run({"/usr/bin/sh", "-c", "/usr/bin/docker save " + target_ + " | tar -C " + (dir_ / "saved").string() + " -xf -"}).exit_code, 0);
+  auto manifest = nlohmann::json::parse(read_file(dir_ / "saved/manifest.json"));
+  ASSERT_EQ(manifest[0]["Layers"].size(), 1u);
+  auto listing = run({"/usr/bin/tar", "-tf", (dir_ / "saved" / manifest[0]["Layers"][0].get<std::string>()).string()});
+  std::vector<std::string> files;
+  for (const auto& line : text_lines(listing.out))
+    if (!line.ends_with("/")) files.push_back(line);
+  EXPECT_THAT(files, ::testing::UnorderedElementsAre("enclave/application.eif", "enclave/enclaver.yaml", "usr/local/bin/enclaver-run"));
+  auto config = nlohmann::json::parse(read_file(dir_ / "saved" / manifest[0]["Config"].get<std::string>()));
+  EXPECT_EQ(config["config"]["Entrypoint"], nlohmann::json::array({"/usr/local/bin/enclaver-run"}));
+  // The PCRs printed are the EIF's, as describe-eif reads them from the image's copy.
+  fs::create_directories(dir_ / "layer");
+  ASSERT_EQ(run({"/usr/bin/tar", "-C", (dir_ / "layer").string(), "-xf",
+                 (dir_ / "saved" / manifest[0]["Layers"][0].get<std::string>()).string()}).exit_code, 0);
+  auto described = run({program("enclaver"), "describe-eif", (dir_ / "layer/enclave/application.eif").string()});
+  ASSERT_EQ(described.exit_code, 0) << described.err;
+  for (int i : {0, 1, 2}) EXPECT_THAT(described.out, HasSubstr(pcr(first.out, i))) << "PCR" << i;
+  EXPECT_EQ(sha256_of(dir_ / "layer/enclave/application.eif"), sha256_of(dir_ / "first.eif"));
+  EXPECT_EQ(read_file(dir_ / "layer/enclave/enclaver.yaml"), read_file(dir_ / "enclaver.yaml"));
+}
+
+TEST_F(BuildRun, AnEngineThatIsNotRunningIsNamed) {
+  auto r = run({"/usr/bin/env", "DOCKER_HOST=unix://" + (dir_ / "no-engine.sock").string(), program("enclaver"), "build", "-f",
+                (dir_ / "enclaver.yaml").string(), "--blobs", (dir_ / "blobs").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr((dir_ / "no-engine.sock").string()));
+}
+
+// Three layers made by hand as `docker save` writes them and loaded with
+// `docker load`: a file deleted by a whiteout, a directory made opaque.
+TEST_F(BuildRun, WhiteoutsAndOpaqueDirectoriesAcrossLayersAreHonoured) {
+  const fs::path layers = dir_ / "layers";
+  auto put = [&](const std::string& path, const std::string& text) { write_file(layers / path, text); };
+  put("1/data/keep", "kept\n");
+  put("1/data/gone", "deleted in layer 2\n");
+  put("1/opq/old", "hidden by the opaque directory\n");
+  fs::create_directories(layers / "1/bin");
+  fs::copy_file(TEST_APP, layers / "1/app");
+  put("2/data/.wh.gone", "");
+  put("2/opq/.wh..wh..opq", "");
+  put("2/opq/new", "above the opaque marker\n");
+  put("3/data/added", "layer 3\n");
+  nlohmann::json diff_ids = nlohmann::json::array(), layer_paths = nlohmann::json::array();
+  fs::create_directories(dir_ / "image");
+  for (const char* n : {"1", "2", "3"}) {
+    const std::string name = std::string("layer") + n + ".tar";
+    ASSERT_EQ(run({"/usr/bin/tar", "-C", (layers / n).string(), "--owner=0", "--group=0", "--sort=name", "-cf",
+                   (dir_ / "image" / name).string(), "."}).exit_code, 0);
+    diff_ids.push_back("sha256:" + sha256_of(dir_ / "image" / name));
+    layer_paths.push_back(name);
+  }
+  nlohmann::json config = {{"architecture", "amd64"}, {"os", "linux"},
+                           {"config", {{"Entrypoint", {"/app"}}, {"Cmd", {port_}}}},
+                           {"rootfs", {{"type", "layers"}, {"diff_ids", diff_ids}}}};
+  write_file(dir_ / "image/config.json", config.dump());
+  write_file(dir_ / "image/manifest.json",
+             nlohmann::json::array({{{"Config", "config.json"}, {"RepoTags", {app_}}, {"Layers", layer_paths}}}).dump());
+  auto loaded = run({"/usr/bin/sh", "-c", "tar -C " + (dir_ / "image").string() + " -cf - . | /usr/bin/docker load"});
+  ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
+  auto built = build();
+  ASSERT_EQ(built.exit_code, 0) << built.err;
+  const int code = run_and_stop(target_, [&](SleeveProcess&) {
+    EXPECT_EQ(get("/exists/data/keep").out, "yes\n");
+    EXPECT_EQ(get("/exists/data/gone").out, "no\n") << "the whiteout deleted it";
+    EXPECT_EQ(get("/exists/data/.wh.gone").out, "no\n") << "whiteouts are markers, not files";
+    EXPECT_EQ(get("/exists/opq/old").out, "no\n") << "the opaque directory hid it";
+    EXPECT_EQ(get("/exists/opq/new").out, "yes\n");
+    EXPECT_EQ(get("/exists/data/added").out, "yes\n");
+    EXPECT_EQ(get("/exists/sbin/odyn").out, "yes\n");
+    EXPECT_EQ(get("/pcr/0").out, pcr(built.out, 0) + "\n") << "the enclave's NSM reports the PCRs the build printed";
+    EXPECT_EQ(get("/pcr/2").out, pcr(built.out, 2) + "\n");
+    EXPECT_EQ(get("/exit/7").out, "exiting\n");
+  });
+  EXPECT_EQ(code, 7) << "the app's exit code reaches `enclaver run`";
 }
 
 TEST_F(BuildRun, ABadManifestNamesFileLineAndField) {

@@ -245,6 +245,43 @@ TEST_F(BuildRun, WhiteoutsAndOpaqueDirectoriesAcrossLayersAreHonoured) {
   EXPECT_EQ(code, 7) << "the app's exit code reaches `enclaver run`";
 }
 
+// An ordinary distribution image: Debian bookworm made with debootstrap
+// (scripts/debian-rootfs), a dynamically linked app found on the image's
+// PATH, a user by name from its /etc/passwd, a WORKDIR, and files a later
+// layer deleted.
+TEST_F(BuildRun, ADebianImageWithADynamicAppAUserAndAWorkdirRunsAsDockerWouldRunIt) {
+  const std::string base = "enclaver-test/debian-base:" + app_.substr(app_.find(':') + 1);
+  ASSERT_EQ(run({ENCLAVER_SOURCE_DIR "/scripts/debian-rootfs", (dir_ / "debian.tar").string()}).exit_code, 0);
+  auto imported = run({"/usr/bin/docker", "import", (dir_ / "debian.tar").string(), base});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  fs::create_directories(dir_ / "context");
+  fs::copy_file(TEST_APP_DYNAMIC, dir_ / "context/app");
+  write_file(dir_ / "context/Dockerfile",
+             "FROM " + base + "\n"
+             "COPY app /usr/local/bin/app\n"
+             "RUN useradd --uid 1234 --home-dir /srv --create-home worker && mkdir /srv/work && chown worker /srv/work"
+             " && rm -rf /usr/share/doc\n"
+             "USER worker\n"
+             "WORKDIR /srv/work\n"
+             "ENTRYPOINT [\"app\"]\n"
+             "CMD [\"--exit-on-sigterm\", \"0\", \"" + port_ + "\"]\n");
+  auto built_app = run({"/usr/bin/env", "DOCKER_BUILDKIT=0", "/usr/bin/docker", "build", "-q", "--network", "host", "-t", app_,
+                        (dir_ / "context").string()});
+  run({"/usr/bin/docker", "rmi", base});
+  ASSERT_EQ(built_app.exit_code, 0) << built_app.err;
+  auto built = build();
+  ASSERT_EQ(built.exit_code, 0) << built.err;
+  const int code = run_and_stop(target_, [&](SleeveProcess& enclave) {
+    auto who = get("/whoami");
+    EXPECT_THAT(who.out, HasSubstr("uid 1234\n")) << who.err << enclave.stderr_text();
+    EXPECT_THAT(who.out, HasSubstr("cwd /srv/work\n"));
+    EXPECT_EQ(get("/exists/bin/sh").out, "yes\n");
+    EXPECT_EQ(get("/exists/usr/share/doc").out, "no\n") << "deleted by a later layer";
+    EXPECT_EQ(get("/exists/usr/share/doc/dpkg").out, "no\n");
+  });
+  EXPECT_EQ(code, 0) << "the app exits 0 on SIGTERM";
+}
+
 TEST_F(BuildRun, ABadManifestNamesFileLineAndField) {
   write_file(dir_ / "enclaver.yaml", "version: v1\nname: hello\ntarget: x:1\nsources:\n  ap: " + app_ + "\n");
   auto r = build();

@@ -156,6 +156,7 @@ LoadResult load_manifest_text(std::string_view text, const std::string& file, co
   detail::PortPlan ports;
   detail::read_manifest(reader, root, manifest, ports);
   detail::check_port_collisions(reader, ports);
+  result.known_fields = reader.known_fields();
 
   auto& d = result.diagnostics;
   if (d.empty()) {

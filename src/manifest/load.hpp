@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,9 @@ inline constexpr std::size_t kMaxManifestBytes = 1 << 20;
 struct LoadResult {
   std::optional<Manifest> manifest;
   Diagnostics diagnostics;  // empty iff manifest is set
+  // Every field the schema knows in the sections the text has (see
+  // YamlReader::known_fields): for checking the reference docs.
+  std::set<std::string> known_fields;
   bool ok() const { return manifest.has_value(); }
 };
 

@@ -74,6 +74,7 @@ bool YamlReader::expect_map(const YAML::Node& node, const std::string& path,
     error(node, path, "expected a mapping, got " + describe(node));
     return false;
   }
+  for (const auto& k : known) known_fields_.insert(child_path(path, std::string(k)));
   std::set<std::string> seen;
   for (const auto& kv : node) {
     const YAML::Node& key = kv.first;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,9 +58,15 @@ class YamlReader {
   void required_missing(const YAML::Node& map, const std::string& path, std::string_view key,
                         std::string_view what);
 
+  // Every field path expect_map was told is valid ("sources.app",
+  // "ingress[1].tls.cert_file"): the schema as the parser applies it, which
+  // docs/manifest.md is checked against.
+  const std::set<std::string>& known_fields() const { return known_fields_; }
+
  private:
   std::string file_;
   Diagnostics& out_;
+  std::set<std::string> known_fields_;
 };
 
 // What a node is, for messages ("a mapping", "the integer 5", "the string \"x\"").

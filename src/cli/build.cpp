@@ -206,9 +206,14 @@ class Build {
   // odyn binary is taken, or by default the odyn built with this enclaver.
   fs::path odyn_binary(const manifest::Manifest& m, const fs::path& work) {
     if (!m.sources.odyn) return our_program(o_.programs_dir, "odyn");
-    const fs::path local = m.resolve(*m.sources.odyn);
-    std::error_code ec;
-    if (fs::is_regular_file(local, ec)) return local;
+    const std::string& source = *m.sources.odyn;
+    // A local path starts with /, ./ or ../ (docs/manifest.md); anything else is an image.
+    if (source.starts_with("/") || source.starts_with("./") || source.starts_with("../")) {
+      const fs::path local = m.resolve(source);
+      std::error_code ec;
+      if (!fs::is_regular_file(local, ec)) throw std::runtime_error("sources.odyn: " + local.string() + " is not a file");
+      return local;
+    }
     const fs::path archive = work / "odyn.tar";
     engine_.save(*m.sources.odyn, archive);
     auto saved = image::open_saved_image(archive, *m.sources.odyn);
@@ -218,7 +223,7 @@ class Build {
     for (const char* path : {"usr/local/bin/odyn", "usr/bin/odyn", "sbin/odyn", "bin/odyn", "odyn"}) {
       if (tree.copy_out(path, extracted)) return extracted;
     }
-    throw std::runtime_error("sources.odyn " + *m.sources.odyn + " is neither a file nor an image holding odyn "
+    throw std::runtime_error("sources.odyn: the image " + source + " holds no odyn "
                              "(looked for /usr/local/bin/odyn, /usr/bin/odyn, /sbin/odyn, /bin/odyn, /odyn)");
   }
 

@@ -282,6 +282,39 @@ TEST_F(BuildRun, ADebianImageWithADynamicAppAUserAndAWorkdirRunsAsDockerWouldRun
   EXPECT_EQ(code, 0) << "the app exits 0 on SIGTERM";
 }
 
+// sources.odyn: a local file, or an image holding odyn, whose odyn then
+// runs the enclave.
+TEST_F(BuildRun, SourcesOdynTakesALocalFileOrAnImage) {
+  const std::string manifest = read_file(dir_ / "enclaver.yaml");
+  const std::string app_line = "  app: " + app_ + "\n";
+  auto with_odyn = [&](const std::string& odyn) {
+    std::string text = manifest;
+    text.replace(text.find(app_line), app_line.size(), app_line + "  odyn: " + odyn + "\n");
+    write_file(dir_ / "enclaver.yaml", text);
+  };
+  fs::copy_file(program("odyn"), dir_ / "odyn-copy");
+  with_odyn("./odyn-copy");
+  auto local = build();
+  ASSERT_EQ(local.exit_code, 0) << local.err;
+  const std::string odyn_image = "enclaver-test/odyn:" + app_.substr(app_.find(':') + 1);
+  fs::create_directories(dir_ / "odyn-root/usr/local/bin");
+  fs::copy_file(program("odyn"), dir_ / "odyn-root/usr/local/bin/odyn");
+  ASSERT_EQ(run({"/usr/bin/tar", "-C", (dir_ / "odyn-root").string(), "-cf", (dir_ / "odyn.tar").string(), "."}).exit_code, 0);
+  ASSERT_EQ(run({"/usr/bin/docker", "import", (dir_ / "odyn.tar").string(), odyn_image}).exit_code, 0);
+  with_odyn(odyn_image);
+  auto from_image = build();
+  run({"/usr/bin/docker", "rmi", odyn_image});
+  ASSERT_EQ(from_image.exit_code, 0) << from_image.err;
+  const int code = run_and_stop(target_, [&](SleeveProcess&) {
+    EXPECT_EQ(get("/").out, "Hello from an enclave! (request 1)\n");
+  });
+  EXPECT_EQ(code, 0);
+  with_odyn("./absent");
+  auto absent = build();
+  EXPECT_EQ(absent.exit_code, 1);
+  EXPECT_THAT(absent.err, HasSubstr("absent is not a file"));
+}
+
 TEST_F(BuildRun, ABadManifestNamesFileLineAndField) {
   write_file(dir_ / "enclaver.yaml", "version: v1\nname: hello\ntarget: x:1\nsources:\n  ap: " + app_ + "\n");
   auto r = build();

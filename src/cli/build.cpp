@@ -23,6 +23,7 @@
 #include <boost/asio/use_future.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli/blobs_option.hpp"
 #include "cli/commands.hpp"
 #include "cli/engine_session.hpp"
 #include "common/temp_dir.hpp"
@@ -85,8 +86,8 @@ class Build {
     }
     const manifest::Manifest& m = *loaded.manifest;
     const std::string manifest_text = read_bytes(o_.manifest);
-    auto blobs = find_blobs();
-    if (!blobs) return kExitUsage;
+    auto blobs = find_blobs(o_.blobs, "enclaver build", err_);
+    if (auto* code = std::get_if<int>(&blobs)) return *code;
     eif::SignatureProducer signer;
     if (m.signature) {
       auto made = eif::make_signer(m.resolve(m.signature->certificate), m.resolve(m.signature->key));
@@ -119,7 +120,7 @@ class Build {
 
     step("writing the EIF");
     eif::BuildRequest request;
-    request.blobs = *blobs;
+    request.blobs = std::get<eif::Blobs>(blobs);
     request.rootfs_tree = rootfs.tree();
     request.cmd = {"/sbin/odyn"};  // odyn finds the manifest and image.json at their fixed paths
     request.env = config.env;
@@ -181,25 +182,6 @@ class Build {
  private:
   void step(const std::string& text) {
     if (o_.progress) err_ << "enclaver build: " << text << "\n" << std::flush;
-  }
-
-  std::optional<eif::Blobs> find_blobs() {
-    fs::path dir = o_.blobs;
-    if (dir.empty()) {
-      auto found = eif::default_blobs_dir();
-      if (!found) {
-        err_ << "enclaver build: no blobs directory (kernel, init): pass --blobs DIR or set ENCLAVER_BLOBS "
-                "(scripts/blobs DIR makes one), or install nitro-cli (" << eif::kNitroCliBlobsDir << ")\n";
-        return std::nullopt;
-      }
-      dir = *found;
-    }
-    auto blobs = eif::load_blobs(dir);
-    if (!blobs) {
-      err_ << "enclaver build: " << blobs.error().message << "\n";
-      return std::nullopt;
-    }
-    return *blobs;
   }
 
   // sources.odyn: a local file (relative to the manifest), an image whose

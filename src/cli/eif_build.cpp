@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/blobs_option.hpp"
 #include "cli/commands.hpp"
 #include "common/temp_dir.hpp"
 #include "eif/eif_build.hpp"
@@ -13,21 +14,8 @@
 namespace enclaver::cli {
 namespace fs = std::filesystem;
 int eif_build(const EifBuildOptions& o, std::ostream& out, std::ostream& err) {
-  fs::path blobs_dir = o.blobs;
-  if (blobs_dir.empty()) {
-    auto found = eif::default_blobs_dir();
-    if (!found) {
-      err << "enclaver eif build: no blobs directory: pass --blobs DIR (scripts/blobs DIR makes one), "
-             "or install nitro-cli (" << eif::kNitroCliBlobsDir << ")\n";
-      return kExitUsage;
-    }
-    blobs_dir = *found;
-  }
-  auto blobs = eif::load_blobs(blobs_dir);
-  if (!blobs) {
-    err << "enclaver eif build: " << blobs.error().message << "\n";
-    return kExitInvalid;
-  }
+  auto blobs = find_blobs(o.blobs, "enclaver eif build", err);
+  if (auto* code = std::get_if<int>(&blobs)) return *code;
   if (o.sign_cert.empty() != o.sign_key.empty()) {
     err << "enclaver eif build: --sign-cert and --sign-key go together: give both or neither\n";
     return kExitUsage;
@@ -43,7 +31,7 @@ int eif_build(const EifBuildOptions& o, std::ostream& out, std::ostream& err) {
   }
   try {
     eif::BuildRequest request;
-    request.blobs = *blobs;
+    request.blobs = std::get<eif::Blobs>(blobs);
     request.cmd = o.cmd;
     request.env = o.env;
     request.image_name = o.name;

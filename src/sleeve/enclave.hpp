@@ -64,6 +64,9 @@ class Backend {
                                                                   std::ostream& err) = 0;
 };
 
+// "enclaver-run: PCR0 <hex>" lines for PCR0, 1, 2 (and 8 when signed).
+void print_measurements(std::ostream& err, const eif::Measurements& m);
+
 // Asks odyn to stop the app (the "stop" request on the status stream);
 // false if odyn could not be reached.
 boost::asio::awaitable<bool> request_stop(const transport::Vsock& host, transport::VsockAddress status);

@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "common/hex.hpp"
 #include "eif/eif_reader.hpp"
 #include "eif/eif_sign.hpp"
 #include "manifest/load.hpp"
@@ -150,6 +151,13 @@ class Session {
 };
 
 }  // namespace
+
+void print_measurements(std::ostream& err, const eif::Measurements& m) {
+  err << "enclaver-run: PCR0 " << to_hex(m.pcr0) << "\n"
+      << "enclaver-run: PCR1 " << to_hex(m.pcr1) << "\n"
+      << "enclaver-run: PCR2 " << to_hex(m.pcr2) << "\n";
+  if (m.pcr8) err << "enclaver-run: PCR8 " << to_hex(*m.pcr8) << "\n";
+}
 
 Result<Publish> parse_publish(std::string_view spec) {
   const std::string text(spec);

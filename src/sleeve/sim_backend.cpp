@@ -4,7 +4,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
 
-#include "common/hex.hpp"
 #include "sleeve/sim/simulated_enclave.hpp"
 
 namespace enclaver::sleeve {
@@ -12,14 +11,10 @@ namespace {
 
 void print_banner(const sim::SimulatedEnclave& enclave, const sim::EnclaveOptions& options, const eif::EifInfo& info,
                   std::ostream& err) {
-  const auto& m = info.measurements;
   err << "enclaver-run: SIMULATED enclave: Linux namespaces on this machine, not a Nitro enclave and not a security boundary\n"
       << "enclaver-run: enclave CID " << enclave.cid() << " (PID " << enclave.pid() << " on the host), " << options.cpu_count
-      << " CPUs, " << options.memory_mb << " MiB" << (options.debug_mode ? ", debug mode" : "") << "\n"
-      << "enclaver-run: PCR0 " << to_hex(m.pcr0) << "\n"
-      << "enclaver-run: PCR1 " << to_hex(m.pcr1) << "\n"
-      << "enclaver-run: PCR2 " << to_hex(m.pcr2) << "\n";
-  if (m.pcr8) err << "enclaver-run: PCR8 " << to_hex(*m.pcr8) << "\n";
+      << " CPUs, " << options.memory_mb << " MiB" << (options.debug_mode ? ", debug mode" : "") << "\n";
+  print_measurements(err, info.measurements);
   if (options.debug_mode) err << "enclaver-run: debug mode: attestation documents carry zeros for PCR0/1/2/8, as on Nitro\n";
   const auto& nsm = enclave.nsm();
   err << "enclaver-run: NSM " << nsm.module_id << "; simulator root " << (nsm.root_created ? "created at " : "")

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <optional>
 
-#include "common/hex.hpp"
 #include "sleeve/nitro/command.hpp"
 #include "sleeve/nitro/nitro_cli.hpp"
 #include "transport/accept.hpp"
@@ -106,14 +105,10 @@ boost::asio::awaitable<std::unique_ptr<Enclave>> NitroBackend::launch(const Laun
   if (r.exit_code != 0) throw std::runtime_error(failure(argv, r));
   auto launched = nitro::parse_run_enclave(r.out);
   if (!launched) throw std::runtime_error(launched.error().message);
-  const auto& m = request.info->measurements;
   err << "enclaver-run: Nitro enclave " << launched->id << ", CID " << launched->cid << ", " << launched->cpus << " CPUs, "
       << launched->memory_mib << " MiB" << (request.debug_mode ? ", debug mode (nitro-cli console --enclave-id " + launched->id + ")" : "")
-      << "\n"
-      << "enclaver-run: PCR0 " << to_hex(m.pcr0) << "\n"
-      << "enclaver-run: PCR1 " << to_hex(m.pcr1) << "\n"
-      << "enclaver-run: PCR2 " << to_hex(m.pcr2) << "\n";
-  if (m.pcr8) err << "enclaver-run: PCR8 " << to_hex(*m.pcr8) << "\n";
+      << "\n";
+  print_measurements(err, request.info->measurements);
   err.flush();
   co_return std::make_unique<NitroEnclave>(std::move(*launched), options_, request.status_port, err);
 }

@@ -20,6 +20,7 @@
 
 #include "tests/integration/enclave/sleeve_process.hpp"
 #include "tests/integration/support/files.hpp"
+#include "tests/integration/support/net.hpp"
 #include "tests/integration/support/process.hpp"
 
 namespace enclaver::testing {
@@ -28,18 +29,6 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-std::string free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof sa;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &length) != 0)
-    throw std::runtime_error("no free port");
-  ::close(fd);
-  return std::to_string(ntohs(sa.sin_port));
-}
 
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

@@ -138,7 +138,6 @@ class Build {
     std::optional<image::SavedImage> sleeve_base;
     image::ReleaseImage release;
     release.tag = image::release_tag(m.target);
-    release.temp_dir = work.path();
     release.created = o_.source_date_epoch.value_or(0);
     if (m.sources.sleeve) {
       const fs::path sleeve_archive = work.path() / "sleeve.tar";

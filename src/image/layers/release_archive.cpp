@@ -36,13 +36,12 @@ std::string relative_path(const std::string& path) {
 }
 
 struct NewLayer {
-  std::shared_ptr<const Fd> file;
   std::uint64_t size = 0;
   std::string digest;  // hex
 };
 
-// The caller's files and their parents as one tar, in a temporary file.
-NewLayer write_new_layer(const ReleaseImage& img) {
+// The caller's files and their parents as one tar, into `out`.
+void write_new_layer(const ReleaseImage& img, ByteSink& out) {
   struct Item {
     const ReleaseFile* file = nullptr;  // nullptr: a parent directory
   };
@@ -60,8 +59,6 @@ NewLayer write_new_layer(const ReleaseImage& img) {
     items[rel].file = &f;
   }
 
-  auto fd = std::make_shared<Fd>(make_temp_file(img.temp_dir));
-  FdSink out(fd->get(), "the new layer's temporary file in " + img.temp_dir.string());
   TarWriter tar(out);
   for (const auto& [path, item] : items) {
     if (!item.file) {
@@ -81,7 +78,19 @@ NewLayer write_new_layer(const ReleaseImage& img) {
     tar.file(path, f.perms, img.created, range.size, [&](ByteSink& s) { copy_range(range, s); });
   }
   tar.finish();
-  return NewLayer{fd, out.bytes_written(), out.digest()};
+}
+
+// The new layer's size and digest, which name it and come before it in the
+// archive. It is produced twice, once here and once into the archive: the
+// EIF is read twice from the page cache instead of being written to a
+// temporary file and read back (hundreds of MB either way).
+NewLayer measure_new_layer(const ReleaseImage& img) {
+  struct Discard final : ByteSink {
+    void write(std::span<const std::uint8_t>) override {}
+  } discard;
+  HashingSink hashing(discard);
+  write_new_layer(img, hashing);
+  return NewLayer{hashing.bytes_written(), hashing.digest()};
 }
 
 json base_config(const ReleaseImage& img) {
@@ -135,7 +144,7 @@ std::string release_tag(std::string_view target) {
 ReleaseSummary write_release_archive(const ReleaseImage& img, ByteSink& sink) {
   ReleaseSummary summary;
   summary.repo_tag = release_tag(img.tag);
-  const NewLayer layer = write_new_layer(img);
+  const NewLayer layer = measure_new_layer(img);
   const std::string new_diff = "sha256:" + layer.digest;
 
   json config = base_config(img);
@@ -155,7 +164,8 @@ ReleaseSummary write_release_archive(const ReleaseImage& img, ByteSink& sink) {
 
   // Layer paths, bottom first; a layer repeated in the base is stored once.
   struct Blob {
-    FileRange range;
+    std::uint64_t size = 0;
+    std::function<void(ByteSink&)> write;
   };
   std::map<std::string, Blob> blobs;  // archive name -> bytes
   json layer_paths = json::array();
@@ -163,12 +173,12 @@ ReleaseSummary write_release_archive(const ReleaseImage& img, ByteSink& sink) {
     for (const auto& l : img.base->layers) {
       const std::string name = hex_of(l.diff_id) + "/layer.tar";
       layer_paths.push_back(name);
-      blobs.emplace(name, Blob{l.bytes});
+      blobs.emplace(name, Blob{l.bytes.size, [range = l.bytes](ByteSink& s) { copy_range(range, s); }});
       summary.diff_ids.push_back(l.diff_id);
     }
   const std::string new_name = layer.digest + "/layer.tar";
   layer_paths.push_back(new_name);
-  blobs[new_name] = Blob{FileRange{layer.file, 0, layer.size, "the new layer's temporary file"}};
+  blobs[new_name] = Blob{layer.size, [&img](ByteSink& s) { write_new_layer(img, s); }};
   summary.diff_ids.push_back(new_diff);
 
   json manifest = json::array();
@@ -181,9 +191,7 @@ ReleaseSummary write_release_archive(const ReleaseImage& img, ByteSink& sink) {
   members["manifest.json"] = [&](TarWriter& t, const std::string& n) { t.file(n, 0644, img.created, manifest_text); };
   for (const auto& [name, blob] : blobs) {
     members[name.substr(0, name.find('/'))] = [&](TarWriter& t, const std::string& n) { t.directory(n, 0755, img.created); };
-    members[name] = [&, range = blob.range](TarWriter& t, const std::string& n) {
-      t.file(n, 0644, img.created, range.size, [&](ByteSink& s) { copy_range(range, s); });
-    };
+    members[name] = [&, &blob = blob](TarWriter& t, const std::string& n) { t.file(n, 0644, img.created, blob.size, blob.write); };
   }
   TarWriter tar(sink);
   for (const auto& [name, write] : members) write(tar, name);

@@ -14,8 +14,9 @@
 //
 // Deterministic: entries sorted by name, uid/gid 0, no user names, every
 // mtime = `created`; the same inputs give the same bytes. Streaming: the new
-// layer is written once to an anonymous temporary file (its digest names
-// it, so it must be known before the archive entry), everything else goes
+// layer's digest names it, so it must be known before its archive entry:
+// the layer is produced twice, hashed first, then written (its files are
+// read twice; none is copied to a temporary file); everything else goes
 // straight from files to the sink; nothing large is held in memory.
 //
 // Errors: std::runtime_error / std::invalid_argument (a bad tag or path,
@@ -51,7 +52,6 @@ struct ReleaseImage {
   std::map<std::string, std::string> labels;     // over the base's labels
   std::int64_t created = 0;                      // seconds since the epoch (SOURCE_DATE_EPOCH or 0)
   std::string created_by = "enclaver build";     // the new layer's history entry
-  std::filesystem::path temp_dir = std::filesystem::temp_directory_path();
 };
 
 struct ReleaseSummary {

@@ -6,6 +6,9 @@
 //   GET  /whoami           uid gid cwd and IN_ENCLAVE, one per line
 //   GET  /exists/PATH      "yes" or "no": is there anything at /PATH
 //   GET  /pcr/N            PCR N as the enclave's NSM reports it (hex)
+//   POST /raw/PORT         sends the body as is to 127.0.0.1:PORT (a proxy,
+//                          say), answers what came back until the peer closed
+//                          or 3 s of silence (at most 1 MiB)
 //   GET  /burst/N          writes N bytes to stderr (lines of 'x'), then answers
 //   GET  /orphan           forks a child that forks a grandchild and exits:
 //                          the grandchild, orphaned, exits too (PID 1 reaps)
@@ -18,14 +21,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdlib>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 
-#include "common/hex.hpp"
-#include "nsm/client.hpp"
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
+
+#include "common/hex.hpp"
+#include "nsm/client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -45,6 +53,36 @@ int sigterm_exit_code = 0;
 void exit_on_sigterm(int) { ::_exit(sigterm_exit_code); }
 
 std::string after(const std::string& target, const std::string& prefix) { return target.substr(prefix.size()); }
+
+// A client that speaks whatever bytes a test gives it, as a compromised or
+// buggy app would (blocking: the test app serves one request at a time).
+std::string raw_exchange(int port, const std::string& bytes) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<std::uint16_t>(port));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    ::close(fd);
+    return "connect failed\n";
+  }
+  for (std::size_t sent = 0; sent < bytes.size();) {
+    ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<std::size_t>(n);
+  }
+  std::string answer;
+  char buffer[65536];
+  while (answer.size() < (1u << 20)) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 3000) <= 0) break;
+    ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    answer.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return answer;
+}
 
 // The simulator serves the NSM at /run/nsm.sock (on Nitro: /dev/nsm).
 std::string read_pcr(std::uint16_t index) {
@@ -84,6 +122,8 @@ http::response<http::string_body> answer(const http::request<http::string_body>&
                           : "yes\n";
   } else if (target.rfind("/pcr/", 0) == 0) {
     response.body() = read_pcr(static_cast<std::uint16_t>(std::stoi(after(target, "/pcr/"))));
+  } else if (target.rfind("/raw/", 0) == 0) {
+    response.body() = raw_exchange(std::stoi(after(target, "/raw/")), request.body());
   } else if (target.rfind("/burst/", 0) == 0) {
     std::size_t n = std::stoul(after(target, "/burst/"));
     std::string line(99, 'x');

@@ -27,7 +27,6 @@ ReleaseImage request(const TempDir& tmp) {
   r.entrypoint = {"/usr/local/bin/enclaver-run"};
   r.labels = {{"enclaver.pcr0", "abc"}};
   r.created = 1700000000;
-  r.temp_dir = tmp.path();
   return r;
 }
 

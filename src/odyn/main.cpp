@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
   }
   options.vsock = *vsock;
   if (const char* nsm = std::getenv("ENCLAVER_NSM_SOCKET"); nsm && *nsm) options.nsm_socket = nsm;
+  if (const char* ca = std::getenv("ENCLAVER_EXTRA_CA_FILE"); ca && *ca) options.extra_ca_file = ca;
   options.manifest = config;
   options.image_config = image_config;
   options.grace = std::chrono::milliseconds(static_cast<long long>(grace_seconds * 1000));

@@ -21,6 +21,8 @@
 #include "odyn/bootstrap/bootstrap.hpp"
 #include "odyn/clock_sync.hpp"
 #include "odyn/console/console.hpp"
+#include "egress/tunnel_client.hpp"
+#include "odyn/egress/proxy.hpp"
 #include "odyn/ingress.hpp"
 #include "odyn/launch/image_config.hpp"
 #include "odyn/launch/launcher.hpp"
@@ -129,6 +131,10 @@ class Supervisor {
       co_await fatal(ingress.error().message);
       co_return;
     }
+    if (auto egress = start_egress(); !egress) {
+      co_await fatal(egress.error().message);
+      co_return;
+    }
     if (manifest_->clock_sync.enabled) {
       ClockSyncOptions clock;
       clock.host = {transport::kCidParent, manifest_->vsock_ports.clock_sync_port};
@@ -184,6 +190,36 @@ class Supervisor {
     auto acceptors = odyn::start_ingress(io_.get_executor(), manifest_->ingress, ingress);
     if (!acceptors) return acceptors.error();
     acceptors_ = std::move(*acceptors);
+    return true;
+  }
+
+  // The app's HTTP(S) proxy (egress.md): the policy checked here, then a
+  // tunnel per connection to the host side, which checks it again.
+  Result<bool> start_egress() {
+    if (!manifest_->egress_enabled()) return true;
+    const auto& egress = *manifest_->egress;
+    auto policy = policy::Policy::create(egress.allow, egress.deny);
+    if (!policy) return make_error("egress policy: " + policy.error().message);
+    const transport::VsockAddress host_side{transport::kCidParent, manifest_->vsock_ports.http_egress_port};
+    odyn::egress::ProxyOptions proxy;
+    proxy.port = egress.proxy_port;
+    proxy.extra_ca_file = options_.extra_ca_file;
+    proxy.log = [this](const std::string& line) { say(line); };
+    proxy.dialer = [vsock = options_.vsock, host_side](std::string host,
+                                                        std::uint16_t port) -> boost::asio::awaitable<odyn::egress::DialResult> {
+      auto tunnel = co_await ::enclaver::egress::open_tunnel(vsock, host_side, std::move(host), port, std::chrono::seconds(30));
+      if (auto* socket = std::get_if<transport::Socket>(&tunnel)) co_return odyn::egress::DialResult(std::move(*socket));
+      const auto& e = std::get<::enclaver::egress::DialError>(tunnel);
+      odyn::egress::DialError error;  // named first: g++ 12 miscompiles braced temporaries in co_return
+      error.os_code = e.os_code;
+      error.message = e.message;
+      error.timed_out = e.timed_out;
+      co_return odyn::egress::DialResult(std::move(error));
+    };
+    auto started = odyn::egress::EgressProxy::start(io_.get_executor(), *policy, std::move(proxy));
+    if (!started) return make_error("egress proxy: " + started.error().message);
+    egress_proxy_ = *started;
+    say("egress proxy on 127.0.0.1:" + std::to_string(egress.proxy_port) + " -> " + transport::to_string(host_side));
     return true;
   }
 
@@ -290,6 +326,7 @@ class Supervisor {
   boost::asio::steady_timer kill_timer_;
   std::optional<manifest::Manifest> manifest_;
   std::vector<std::shared_ptr<transport::Acceptor>> acceptors_;
+  std::shared_ptr<odyn::egress::EgressProxy> egress_proxy_;
   pid_t app_ = -1;
   std::optional<int> app_status_;
   bool killing_ = false;

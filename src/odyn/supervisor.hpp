@@ -30,6 +30,7 @@ struct SupervisorOptions {
   std::filesystem::path image_config = "/etc/enclaver/image.json";
   std::filesystem::path etc = "/etc";        // passwd and group of the app image
   std::filesystem::path tls_dir = "/etc/enclaver/tls/server";  // <port>/cert.pem, key.pem
+  std::filesystem::path extra_ca_file;       // ENCLAVER_EXTRA_CA_FILE: trusted by the egress proxy's TLS too
   std::vector<std::string> fallback_argv;    // used when image_config is absent
   std::vector<std::string> own_environment;  // ... with this environment
   transport::Vsock vsock = transport::Vsock::native();

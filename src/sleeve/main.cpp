@@ -69,6 +69,8 @@ int main(int argc, char** argv) {
   app.add_flag("--debug-mode", run.debug_mode, "debug enclave: console on stderr, PCR0/1/2/8 read as zeros in attestation");
   app.add_option("--cid", run.cid, "the enclave's CID (default: the first free from 16)")->check(CLI::Range(4u, 0xFFFFFFFEu));
   app.add_option("--grace-period", grace_seconds, "seconds between SIGTERM and SIGKILL when stopping the enclave")->capture_default_str()->check(CLI::Range(0.0, 3600.0));
+  std::string egress_hosts;
+  app.add_option("--egress-hosts", egress_hosts, "resolve egress destinations with this hosts-format file instead of DNS (tests)");
   std::vector<std::string> publish;
   app.add_option("--publish", publish, "[ADDRESS:]HOST_PORT:ENCLAVE_PORT: publish an ingress port elsewhere on the host (repeatable)");
   app.add_option("--ingress-address", run.ingress_address, "address the host listens on for each ingress port")->capture_default_str();
@@ -103,6 +105,7 @@ int main(int argc, char** argv) {
       }
       run.publish.push_back(*parsed);
     }
+    if (!egress_hosts.empty()) run.egress_hosts = egress_hosts;
     raise_open_file_limit();
     if (simulate) {
       sleeve::SimulatorBackend backend({root_or_default(sim_root), ""});

@@ -13,6 +13,9 @@
 #include "eif/eif_reader.hpp"
 #include "eif/eif_sign.hpp"
 #include "manifest/load.hpp"
+#include "egress/host_side.hpp"
+#include "egress/resolver.hpp"
+#include "init/init_lib.hpp"
 #include "sleeve/clock_server.hpp"
 #include "sleeve/follow.hpp"
 #include "transport/forward.hpp"
@@ -64,6 +67,7 @@ class Session {
     launch.status_port = manifest_.vsock_ports.status_port;
     // What odyn connects to at its start must listen before it runs.
     auto before_run = [this](const transport::Vsock& host) {
+      serve_egress_host_side(host);
       if (!manifest_.clock_sync.enabled) return;
       clock_ = std::make_shared<transport::Acceptor>(host.listen(io_.get_executor(), manifest_.vsock_ports.clock_sync_port));
       boost::asio::co_spawn(io_, [clock = clock_]() { return serve_clock(*clock); }, boost::asio::detached);
@@ -95,6 +99,32 @@ class Session {
     err_ << "enclaver-run: " << ::sigabbrev_np(signal) << " received: stopping the enclave (the app gets SIGTERM, SIGKILL after "
          << request_.grace.count() << " ms)\n";
     boost::asio::co_spawn(io_, enclave_->stop(request_.grace), boost::asio::detached);
+  }
+
+  // The egress host side (egress.md): it applies the manifest's policy
+  // itself, resolves once and dials only checked addresses. With egress
+  // off it still answers, refusing every tunnel (D10).
+  void serve_egress_host_side(const transport::Vsock& host) {
+    const auto* egress = manifest_.egress ? &*manifest_.egress : nullptr;
+    auto policy = egress ? policy::Policy::create(egress->allow, egress->deny) : policy::Policy::create({}, {});
+    if (!policy) throw std::runtime_error("egress policy: " + policy.error().message);
+    std::shared_ptr<egress::Resolver> resolver = std::make_shared<egress::SystemResolver>();
+    if (request_.egress_hosts) {
+      auto text = init::read_file(*request_.egress_hosts);
+      if (!text) throw std::runtime_error("--egress-hosts: " + text.error().message);
+      auto parsed = egress::StaticResolver::parse(*text);
+      if (!parsed) throw std::runtime_error("--egress-hosts " + request_.egress_hosts->string() + ": " + parsed.error().message);
+      resolver = std::make_shared<egress::StaticResolver>(std::move(*parsed));
+    }
+    egress::HostSideOptions options;
+    options.log = [this](const std::string& line) { err_ << "enclaver-run: " << line << "\n" << std::flush; };
+    egress_ = std::make_shared<transport::Acceptor>(host.listen(io_.get_executor(), manifest_.vsock_ports.http_egress_port));
+    boost::asio::co_spawn(
+        io_,
+        [acceptor = egress_, policy = std::move(*policy), resolver, options]() mutable {
+          return egress::serve_egress(*acceptor, std::move(policy), resolver, options);
+        },
+        boost::asio::detached);
   }
 
   void serve_ingress() {
@@ -134,6 +164,7 @@ class Session {
     boost::system::error_code ignored;
     for (auto& entry : ingress_) entry.second->close(ignored);
     if (clock_) clock_->close(ignored);
+    if (egress_) egress_->close(ignored);
   }
 
   boost::asio::io_context& io_;
@@ -144,7 +175,7 @@ class Session {
   std::ostream& err_;
   boost::asio::signal_set signals_;
   std::unique_ptr<Enclave> enclave_;
-  std::shared_ptr<transport::Acceptor> clock_;
+  std::shared_ptr<transport::Acceptor> clock_, egress_;
   bool stopping_ = false, enclave_ended_ = false;
   std::optional<int> app_code_;  // from odyn's final status
   int exit_code_ = 1;

@@ -42,6 +42,9 @@ struct RunRequest {
   std::chrono::milliseconds grace{10000};
   std::string ingress_address = "0.0.0.0";  // where the host listens for each ingress port
   std::vector<Publish> publish;             // each names an ingress port of the manifest
+  // The egress host side resolves names with this hosts-format file instead
+  // of DNS (tests: names that resolve to private addresses, for real).
+  std::optional<std::filesystem::path> egress_hosts;
 };
 
 // Returns the sleeve's exit code; messages go to `err`, the app's log to stdout.

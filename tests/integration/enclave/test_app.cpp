@@ -6,6 +6,9 @@
 //   GET  /whoami           uid gid cwd and IN_ENCLAVE, one per line
 //   GET  /exists/PATH      "yes" or "no": is there anything at /PATH
 //   GET  /pcr/N            PCR N as the enclave's NSM reports it (hex)
+//   POST /exec             runs the body's lines as argv (a program in the
+//                          image, e.g. curl), answers "exit N\n" then its
+//                          stdout and stderr
 //   POST /raw/PORT         sends the body as is to 127.0.0.1:PORT (a proxy,
 //                          say), answers what came back until the peer closed
 //                          or 3 s of silence (at most 1 MiB)
@@ -31,6 +34,7 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "common/hex.hpp"
 #include "nsm/client.hpp"
@@ -84,6 +88,43 @@ std::string raw_exchange(int port, const std::string& bytes) {
   return answer;
 }
 
+// Runs argv (one element per line), its output captured; blocking.
+std::string run_program(const std::string& lines) {
+  std::vector<std::string> args;
+  std::size_t start = 0;
+  while (start < lines.size()) {
+    auto end = lines.find('\n', start);
+    if (end == std::string::npos) end = lines.size();
+    args.push_back(lines.substr(start, end - start));
+    start = end + 1;
+  }
+  if (args.empty()) return "exit 127\nno program\n";
+  int out[2];
+  if (::pipe(out) != 0) return "exit 127\npipe failed\n";
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::dup2(out[1], 1);
+    ::dup2(out[1], 2);
+    ::close(out[0]);
+    ::close(out[1]);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execvp(argv[0], argv.data());
+    std::perror("exec");
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  std::string output;
+  char buffer[65536];
+  for (ssize_t n; (n = ::read(out[0], buffer, sizeof buffer)) > 0;) output.append(buffer, static_cast<std::size_t>(n));
+  ::close(out[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return "exit " + std::to_string(code) + "\n" + output;
+}
+
 // The simulator serves the NSM at /run/nsm.sock (on Nitro: /dev/nsm).
 std::string read_pcr(std::uint16_t index) {
   auto transport = enclaver::nsm::open_transport(std::string("/run/nsm.sock"));
@@ -122,6 +163,8 @@ http::response<http::string_body> answer(const http::request<http::string_body>&
                           : "yes\n";
   } else if (target.rfind("/pcr/", 0) == 0) {
     response.body() = read_pcr(static_cast<std::uint16_t>(std::stoi(after(target, "/pcr/"))));
+  } else if (target == "/exec") {
+    response.body() = run_program(request.body());
   } else if (target.rfind("/raw/", 0) == 0) {
     response.body() = raw_exchange(std::stoi(after(target, "/raw/")), request.body());
   } else if (target.rfind("/burst/", 0) == 0) {

@@ -19,10 +19,13 @@ inline void write_file(const std::filesystem::path& p, const std::string& conten
   std::filesystem::permissions(p, perms);
 }
 
-// A fresh, empty directory named after the running test.
+// A fresh, empty directory named after the running test (or the suite,
+// from SetUpTestSuite, where no test runs yet).
 inline std::filesystem::path fresh_test_dir(const std::string& prefix) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   (prefix + std::to_string(getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  const auto* suite = ::testing::UnitTest::GetInstance()->current_test_suite();
+  const std::string name = test ? test->name() : suite ? suite->name() : "suite";
+  const auto dir = std::filesystem::temp_directory_path() / (prefix + std::to_string(getpid()) + "-" + name);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;

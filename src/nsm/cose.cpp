@@ -37,16 +37,6 @@ const EVP_MD* digest_for(std::int64_t algorithm) {
 
 }  // namespace
 
-std::string openssl_errors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "no detail from OpenSSL" : out;
-}
 
 std::optional<std::int64_t> Sign1::algorithm() const {
   const Value* alg = protected_header.find_integer(1);

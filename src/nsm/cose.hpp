@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cbor/cbor.hpp"
+#include "common/openssl_errors.hpp"
 #include "common/result.hpp"
 
 typedef struct evp_pkey_st EVP_PKEY;
@@ -75,6 +76,6 @@ bool verify_ecdsa(EVP_PKEY* key, std::int64_t algorithm, std::span<const std::ui
 Result<Bytes> sign1(EVP_PKEY* key, std::int64_t algorithm, std::span<const std::uint8_t> payload);
 
 // The OpenSSL error queue as one line, and the queue emptied.
-std::string openssl_errors();
+using ::enclaver::openssl_errors;
 
 }  // namespace enclaver::nsm::cose

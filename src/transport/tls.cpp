@@ -1,5 +1,7 @@
 #include "transport/tls.hpp"
 
+#include "common/openssl_errors.hpp"
+
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -23,16 +25,6 @@ using boost::system::error_code;
 
 constexpr std::size_t kChunk = 64 * 1024;  // plaintext per SSL_write, ciphertext per socket read/write
 
-std::string openssl_reason() {
-  std::string reason;
-  while (unsigned long e = ERR_get_error()) {
-    char text[256];
-    ERR_error_string_n(e, text, sizeof text);
-    if (!reason.empty()) reason += "; ";
-    reason += text;
-  }
-  return reason.empty() ? "unknown OpenSSL error" : reason;
-}
 
 }  // namespace
 
@@ -40,22 +32,22 @@ Result<std::shared_ptr<const TlsServerContext>> TlsServerContext::load(const std
                                                                        const std::filesystem::path& private_key) {
   ERR_clear_error();
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
-  if (!ctx) return make_error("cannot create a TLS context: " + openssl_reason());
+  if (!ctx) return make_error("cannot create a TLS context: " + openssl_errors());
   std::shared_ptr<const TlsServerContext> context(new TlsServerContext(ctx));
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   // An idle session gives its record buffers back: ingress holds thousands.
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   if (SSL_CTX_use_certificate_chain_file(ctx, cert_chain.c_str()) != 1)
-    return make_error("cannot load the TLS certificate " + cert_chain.string() + ": " + openssl_reason());
+    return make_error("cannot load the TLS certificate " + cert_chain.string() + ": " + openssl_errors());
   // OpenSSL checks the pair as it loads the key.
   const auto mismatch = [&] {
     return make_error("the TLS key " + private_key.string() + " does not match the certificate " + cert_chain.string() +
-                      ": " + openssl_reason());
+                      ": " + openssl_errors());
   };
   if (SSL_CTX_use_PrivateKey_file(ctx, private_key.c_str(), SSL_FILETYPE_PEM) != 1) {
     if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) return mismatch();
-    return make_error("cannot load the TLS key " + private_key.string() + ": " + openssl_reason());
+    return make_error("cannot load the TLS key " + private_key.string() + ": " + openssl_errors());
   }
   if (SSL_CTX_check_private_key(ctx) != 1) return mismatch();
   return context;
@@ -70,14 +62,14 @@ TlsServerStream::TlsServerStream(Socket socket, std::shared_ptr<const TlsServerC
       out_buffer_(kChunk),
       flushed_(socket_.get_executor(), std::chrono::steady_clock::time_point::max()) {
   ssl_ = SSL_new(context_->native());
-  if (!ssl_) throw std::runtime_error("cannot create a TLS session: " + openssl_reason());
+  if (!ssl_) throw std::runtime_error("cannot create a TLS session: " + openssl_errors());
   network_in_ = BIO_new(BIO_s_mem());
   network_out_ = BIO_new(BIO_s_mem());
   if (!network_in_ || !network_out_) {
     BIO_free(network_in_);
     BIO_free(network_out_);
     SSL_free(ssl_);
-    throw std::runtime_error("cannot create TLS buffers: " + openssl_reason());
+    throw std::runtime_error("cannot create TLS buffers: " + openssl_errors());
   }
   // An empty input BIO means "no data yet", not end of file.
   BIO_set_mem_eof_return(network_in_, -1);

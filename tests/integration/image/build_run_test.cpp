@@ -90,8 +90,11 @@ class BuildRun : public ::testing::Test {
     return code.value_or(-1);
   }
 
+  // "The app is running" means odyn started it, not that it listens yet:
+  // until it does, odyn closes ingress connections at once (an empty reply),
+  // which is worth retrying (nothing reached the app).
   ProcessResult get(const std::string& path) {
-    return run({"/usr/bin/curl", "-sS", "--max-time", "10", "--retry", "10", "--retry-connrefused", "--retry-delay", "1",
+    return run({"/usr/bin/curl", "-sS", "--max-time", "10", "--retry", "10", "--retry-all-errors", "--retry-delay", "1",
                 "http://127.0.0.1:" + port_ + path});
   }
 
@@ -136,7 +139,7 @@ TEST_F(BuildRun, TheReleaseImageRunsInTheSimulatorAndAnswersThroughIngress) {
   ASSERT_EQ(built.exit_code, 0) << built.err;
   SleeveProcess enclave({program("enclaver"), "run", target_, "--simulate"}, {"HOME=" + dir_.string()}, /*capture_stdout=*/true);
   ASSERT_TRUE(enclave.wait_for("the app is running", std::chrono::seconds(60))) << enclave.stderr_text();
-  auto answer = run({"/usr/bin/curl", "-sS", "--max-time", "10", "--retry", "10", "--retry-connrefused", "--retry-delay", "1",
+  auto answer = run({"/usr/bin/curl", "-sS", "--max-time", "10", "--retry", "10", "--retry-all-errors", "--retry-delay", "1",
                      "http://127.0.0.1:" + port_ + "/"});
   EXPECT_EQ(answer.out, "Hello from an enclave! (request 1)\n") << answer.err << enclave.stderr_text();
   enclave.signal(SIGINT);

@@ -43,8 +43,8 @@ class Connection {
       : state_(std::move(state)),
         options_(state_->options),
         client_(std::move(client)),
-        request_buffer_(kBodyBuffer),
-        response_buffer_(kBodyBuffer) {}
+        request_buffer_(),
+        response_buffer_() {}
 
   asio::awaitable<void> run() {
     touch();
@@ -239,6 +239,7 @@ class Connection {
       if (ec) co_return;
       buffer_.consume(buffer_.size());
     }
+    buffer_.shrink_to_fit();  // the relay needs none of it while the tunnel lasts
     transport::RelayOptions relay_options;
     relay_options.idle_timeout = options_.idle_timeout;
     co_await transport::relay(client_, upstream, relay_options);
@@ -304,6 +305,9 @@ class Connection {
     auto moved = std::function<void()>([this] { touch(); });
 
     auto send_request = [&]() -> asio::awaitable<boost::system::error_code> {
+      // Body buffers come with the first forwarded message: a CONNECT tunnel
+      // (thousands may sit idle) never needs them.
+      if (request_buffer_.empty()) request_buffer_.resize(kBodyBuffer);
       auto ec = co_await forward_message<true>(client_, buffer_, parser, upstream, request_buffer_, true, moved);
       if (!ec) request_done = true;
       else if (upstream_) upstream_->abort();  // the response side ends too
@@ -354,6 +358,7 @@ class Connection {
         }
         if (!interim && client_close) response.set(http::field::connection, "close");
         response_started = true;
+        if (response_buffer_.empty()) response_buffer_.resize(kBodyBuffer);
         ec = co_await forward_message<false>(upstream, upstream_->buffer, response_parser, client_, response_buffer_,
                                              !no_body, moved);
         if (ec) {

@@ -20,32 +20,17 @@ Skips (exit 0, saying why) without root, socat or the test app.
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+from simbench import free_port, wait_for, write_tiny_blobs
 import urllib.request
 
 GIB = 1 << 30
 CONNECTIONS = 300
 IDLE = 200  # each held by a socat process in the enclave: its memory, not odyn's, is the bound
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(what, check, seconds=30):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise SystemExit(f"egress_bench: timed out waiting for {what}")
 
 
 def install(rootfs, program):
@@ -74,10 +59,7 @@ def main():
     try:
         app_port, source_port, one_port, idle_port = free_port(), free_port(), free_port(), free_port()
         blobs, rootfs = os.path.join(work, "blobs"), os.path.join(work, "rootfs")
-        os.makedirs(blobs)
-        for name, content in (("bzImage", b"K" * 4096), ("cmdline", b"console=ttyS0"), ("init", b"#!init")):
-            with open(os.path.join(blobs, name), "wb") as f:
-                f.write(content)
+        write_tiny_blobs(blobs)
         os.makedirs(os.path.join(rootfs, "sbin"))
         os.makedirs(os.path.join(rootfs, "etc/enclaver"))
         os.makedirs(os.path.join(rootfs, "bin"))

@@ -26,28 +26,14 @@ import sys
 import tempfile
 import time
 
+from simbench import free_port, wait_for, write_tiny_blobs
+
 IDLE_CONNECTIONS = 10_000
 # An idle relayed connection holds 2 descriptors in odyn and in the sleeve
 # (its two sockets; the relay's pipes come with the first bytes): the hard
 # RLIMIT_NOFILE of a process without CAP_SYS_RESOURCE caps how many can be
 # held at once.
 FDS_PER_CONNECTION = 2
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(what, check, seconds=20):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise SystemExit(f"runtime_bench: timed out waiting for {what}")
 
 
 def wrk(port):
@@ -86,10 +72,7 @@ def main():
     try:
         port, direct_port = free_port(), free_port()
         blobs, rootfs = os.path.join(work, "blobs"), os.path.join(work, "rootfs")
-        os.makedirs(blobs)
-        for name, content in (("bzImage", b"K" * 4096), ("cmdline", b"console=ttyS0"), ("init", b"#!init")):
-            with open(os.path.join(blobs, name), "wb") as f:
-                f.write(content)
+        write_tiny_blobs(blobs)
         os.makedirs(os.path.join(rootfs, "sbin"))
         os.makedirs(os.path.join(rootfs, "etc/enclaver"))
         shutil.copy(os.path.join(build, "odyn"), os.path.join(rootfs, "sbin/odyn"))

@@ -49,6 +49,7 @@ std::string link_of(const fs::path& path) {
 struct HostTrace {
   std::string pid_namespace;  // "pid:[N]" of the enclave
   std::uint32_t cid = 0;
+  std::string cgroup;         // the memory cgroup's name: enclaver-sim-<cid>-<sleeve pid>
 };
 
 std::vector<pid_t> processes_in_namespace(const std::string& ns) {
@@ -115,6 +116,7 @@ class Simulator : public ::testing::Test {
     HostTrace trace;
     if (!vsock) return trace;
     trace.cid = std::stoul(*sleeve.wait_for("enclave CID (\\d+)"));
+    trace.cgroup = "enclaver-sim-" + std::to_string(trace.cid) + "-" + std::to_string(sleeve.pid());
     auto pid = *sleeve.wait_for("\\(PID (\\d+) on the host\\)");
     trace.pid_namespace = link_of("/proc/" + pid + "/ns/pid");
     vsock_dir_ = *vsock;
@@ -128,10 +130,10 @@ class Simulator : public ::testing::Test {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (std::chrono::steady_clock::now() < deadline &&
            (!processes_in_namespace(trace.pid_namespace).empty() ||
-            !cgroups_named("enclaver-sim-" + std::to_string(trace.cid)).empty()))
+            !cgroups_named(trace.cgroup).empty()))
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     EXPECT_THAT(processes_in_namespace(trace.pid_namespace), ::testing::IsEmpty());
-    EXPECT_THAT(cgroups_named("enclaver-sim-" + std::to_string(trace.cid)), ::testing::IsEmpty());
+    EXPECT_THAT(cgroups_named(trace.cgroup), ::testing::IsEmpty());
     // Other tests may mount things meanwhile: look for ours (the enclave's
     // tmpfs is named "enclave"; anything below the test's directory).
     std::set<std::string> before, added;

@@ -196,7 +196,10 @@ std::unique_ptr<SimulatedEnclave> SimulatedEnclave::launch(const boost::asio::an
   plan.console = options.debug_mode;
   plan.hostname = "(none)";  // what a Nitro enclave's kernel reports: nobody sets one
 
-  auto cgroup = MemoryCgroup::create("enclaver-sim-" + std::to_string(cid), options.memory_mb * 1024 * 1024);
+  // Named after the CID and this sleeve: a CID is reused as soon as it is
+  // free, possibly before the janitor has removed the last owner's cgroup.
+  auto cgroup = MemoryCgroup::create("enclaver-sim-" + std::to_string(cid) + "-" + std::to_string(::getpid()),
+                                     options.memory_mb * 1024 * 1024);
   if (cgroup) {
     state->cgroup.emplace(std::move(*cgroup));
     state->janitor.emplace(Janitor::start(state->cgroup->path()));

@@ -1,5 +1,7 @@
 #include "egress/tunnel_client.hpp"
 
+#include "transport/forward.hpp"
+
 #include <array>
 #include <system_error>
 
@@ -28,6 +30,7 @@ asio::awaitable<TunnelResult> exchange(const transport::Vsock& vsock, transport:
   std::optional<transport::Socket> connected;
   try {
     transport::Socket socket = co_await vsock.connect(host_side);
+    transport::use_local_buffers(socket);  // vsock: a leg that stays on the machine
     connected.emplace(std::move(socket));
   } catch (const std::system_error& e) {
     co_return DialError{e.code().value(), what + ": cannot reach the host side: " + e.what(), false};

@@ -23,6 +23,7 @@
 #include "odyn/egress/responses.hpp"
 #include "odyn/egress/target.hpp"
 #include "odyn/egress/upstream.hpp"
+#include "transport/forward.hpp"
 #include "transport/relay.hpp"
 
 namespace enclaver::odyn::egress::detail {
@@ -50,6 +51,7 @@ class Connection {
     touch();
     boost::system::error_code ignored;
     client_.set_option(tcp::no_delay(true), ignored);
+    transport::use_local_buffers(client_);  // the enclave's loopback: a leg that stays on the machine
     co_await (serve() || watchdog());
     if (upstream_) upstream_->abort();
     client_.close(ignored);

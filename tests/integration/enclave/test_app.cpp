@@ -9,6 +9,11 @@
 //   POST /exec             runs the body's lines as argv (a program in the
 //                          image, e.g. curl), answers "exit N\n" then its
 //                          stdout and stderr
+//   POST /connects         body "PORT\nCOUNT\n[TARGET]": COUNT connections one
+//                          after the other to 127.0.0.1:PORT, each (with
+//                          TARGET) a CONNECT to TARGET first, each reading
+//                          one byte; answers "ok COUNT MS" (a client that does
+//                          not fork per connection, for the benchmarks)
 //   POST /raw/PORT         sends the body as is to 127.0.0.1:PORT (a proxy,
 //                          say), answers what came back until the peer closed
 //                          or 3 s of silence (at most 1 MiB)
@@ -33,6 +38,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -86,6 +93,41 @@ std::string raw_exchange(int port, const std::string& bytes) {
   }
   ::close(fd);
   return answer;
+}
+
+// One connection of /connects: true when it got its byte.
+bool connect_once(int port, const std::string& target) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<std::uint16_t>(port));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+  if (ok && !target.empty()) {
+    const std::string request = "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n\r\n";
+    ok = ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size());
+    std::string head;
+    char c;
+    while (ok && head.find("\r\n\r\n") == std::string::npos && ::recv(fd, &c, 1, 0) == 1) head += c;
+    ok = ok && head.rfind("HTTP/1.1 200", 0) == 0;
+  }
+  char byte;
+  ok = ok && ::recv(fd, &byte, 1, 0) == 1;
+  ::close(fd);
+  return ok;
+}
+
+std::string connect_loop(const std::string& body) {
+  std::istringstream in(body);
+  int port = 0, count = 0;
+  std::string target;
+  in >> port >> count;
+  in >> target;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < count; ++i)
+    if (!connect_once(port, target)) return "failed at connection " + std::to_string(i) + "\n";
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  return "ok " + std::to_string(count) + " " + std::to_string(ms) + "\n";
 }
 
 // Runs argv (one element per line), its output captured; blocking.
@@ -163,6 +205,8 @@ http::response<http::string_body> answer(const http::request<http::string_body>&
                           : "yes\n";
   } else if (target.rfind("/pcr/", 0) == 0) {
     response.body() = read_pcr(static_cast<std::uint16_t>(std::stoi(after(target, "/pcr/"))));
+  } else if (target == "/connects") {
+    response.body() = connect_loop(request.body());
   } else if (target == "/exec") {
     response.body() = run_program(request.body());
   } else if (target.rfind("/raw/", 0) == 0) {

@@ -22,6 +22,8 @@
 #include "tests/integration/support/net.hpp"
 #include "tests/integration/support/process.hpp"
 #include "tests/integration/support/rootfs.hpp"
+#include "tests/unit/egress/catalogue.hpp"
+#include "tests/unit/egress/tunnel_harness.hpp"
 
 namespace enclaver::testing {
 namespace {
@@ -52,6 +54,56 @@ struct Case {
   const char* contains;  // in the answer ("" = anything)
 };
 
+// An enclave running enclave-test-app (and curl, with its libraries) behind
+// odyn with the given egress section, its host side resolving with `hosts`.
+struct EgressEnclave {
+  fs::path dir;
+  std::string app_port = free_port();
+  std::unique_ptr<SleeveProcess> sleeve;
+  bool ready = false;
+  std::string why;
+
+  EgressEnclave(fs::path directory, const std::string& egress, const std::string& hosts, const fs::path& ca = {})
+      : dir(std::move(directory)) {
+    write_tiny_blobs(dir / "blobs", "console=ttyS0");
+    const fs::path root = dir / "rootfs";
+    fs::create_directories(root / "sbin");
+    fs::create_directories(root / "tmp");
+    fs::copy_file(program("odyn"), root / "sbin/odyn");
+    fs::copy_file(TEST_APP, root / "app");
+    install_program(root, "/usr/bin/curl");
+    if (!ca.empty()) fs::copy_file(ca, root / "ca.pem");
+    const std::string manifest = "version: v1\nname: egress\ntarget: egress:latest\nsources:\n  app: egress:latest\n"
+                                 "defaults:\n  memory_mb: 768\n"
+                                 "ingress:\n  - listen_port: " + app_port + "\n"
+                                 "egress:\n" + egress;
+    write_file(root / "etc/enclaver/enclaver.yaml", manifest);
+    write_file(dir / "enclaver.yaml", manifest);
+    write_file(dir / "hosts", hosts);
+    auto built = run({program("enclaver"), "eif", "build", "--blobs", (dir / "blobs").string(), "--rootfs", root.string(), "-o",
+                      (dir / "app.eif").string(), "--", "/sbin/odyn", "--", "/app", app_port});
+    if (built.exit_code != 0) {
+      why += built.err;
+      return;
+    }
+    sleeve = std::make_unique<SleeveProcess>(
+        std::vector<std::string>{program("enclaver-run"), "--simulate", "--eif", (dir / "app.eif").string(), "--manifest",
+                                 (dir / "enclaver.yaml").string(), "--sim-root", (dir / "sim-root.pem").string(),
+                                 "--ingress-address", "127.0.0.1", "--egress-hosts", (dir / "hosts").string()},
+        std::vector<std::string>{}, /*capture_stdout=*/true);
+    if (!sleeve->wait_for("the app is running", std::chrono::seconds(60))) {
+      why += "sleeve: " + sleeve->stderr_text();
+      return;
+    }
+    ready = true;
+  }
+
+  // POST to the app inside the enclave, through ingress.
+  ProcessResult app(const std::string& path, const std::string& body) const {
+    return run({"/usr/bin/curl", "-sS", "--max-time", "120", "--data-binary", "@-", "http://127.0.0.1:" + app_port + path}, body);
+  }
+};
+
 class Egress : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -69,19 +121,13 @@ class Egress : public ::testing::Test {
   // cases only send requests.
   struct Suite {
     fs::path dir = fresh_test_dir("enclaver-egress-");
-    std::string app_port = free_port(), http_port = free_port(), https_port = free_port();
-    std::unique_ptr<SleeveProcess> upstream, sleeve;
+    std::string http_port = free_port(), https_port = free_port();
+    std::unique_ptr<SleeveProcess> upstream;
+    std::unique_ptr<EgressEnclave> enclave;
     bool ready = false;
     std::string why;
 
     Suite() {
-      write_tiny_blobs(dir / "blobs", "console=ttyS0");
-      const fs::path root = dir / "rootfs";
-      fs::create_directories(root / "sbin");
-      fs::create_directories(root / "tmp");
-      fs::copy_file(program("odyn"), root / "sbin/odyn");
-      fs::copy_file(TEST_APP, root / "app");
-      install_program(root, "/usr/bin/curl");
       // A CA and a certificate for the upstream HTTPS names.
       const fs::path pki = dir / "pki";
       fs::create_directories(pki);
@@ -98,22 +144,6 @@ class Egress : public ::testing::Test {
       openssl({"x509", "-req", "-in", (pki / "server.csr").string(), "-CA", (pki / "ca.pem").string(), "-CAkey",
                (pki / "ca.key").string(), "-CAcreateserial", "-days", "1", "-extfile", (pki / "ext.cnf").string(), "-out",
                (pki / "server.pem").string()});
-      fs::copy_file(pki / "ca.pem", root / "ca.pem");
-      const std::string manifest = "version: v1\nname: egress\ntarget: egress:latest\nsources:\n  app: egress:latest\n"
-                                   "defaults:\n  memory_mb: 768\n"
-                                   "ingress:\n  - listen_port: " + app_port + "\n"
-                                   "egress:\n  allow:\n    - allowed.test\n    - tls.test\n    - \"*.wild.test\"\n"
-                                   "    - 127.0.0.2\n    - 127.0.5.0/24\n    - 0.0.0.0/0\n"
-                                   "  deny:\n    - bad.wild.test\n";
-      write_file(root / "etc/enclaver/enclaver.yaml", manifest);
-      write_file(dir / "enclaver.yaml", manifest);
-      write_file(dir / "hosts", kHosts);
-      auto built = run({program("enclaver"), "eif", "build", "--blobs", (dir / "blobs").string(), "--rootfs", root.string(), "-o",
-                        (dir / "app.eif").string(), "--", "/sbin/odyn", "--", "/app", app_port});
-      if (built.exit_code != 0) {
-        why += built.err;
-        return;
-      }
       upstream = std::make_unique<SleeveProcess>(std::vector<std::string>{"/usr/bin/node", UPSTREAM_JS, "127.0.0.2", http_port,
                                                                           https_port, (pki / "server.pem").string(),
                                                                           (pki / "server.key").string()});
@@ -121,29 +151,23 @@ class Egress : public ::testing::Test {
         why += "upstream: " + upstream->stderr_text();
         return;
       }
-      sleeve = std::make_unique<SleeveProcess>(
-          std::vector<std::string>{program("enclaver-run"), "--simulate", "--eif", (dir / "app.eif").string(), "--manifest",
-                                   (dir / "enclaver.yaml").string(), "--sim-root", (dir / "sim-root.pem").string(),
-                                   "--ingress-address", "127.0.0.1", "--egress-hosts", (dir / "hosts").string()},
-          std::vector<std::string>{}, /*capture_stdout=*/true);
-      if (!sleeve->wait_for("the app is running", std::chrono::seconds(60))) {
-        why += "sleeve: " + sleeve->stderr_text();
-        return;
-      }
-      ready = true;
+      enclave = std::make_unique<EgressEnclave>(dir / "enclave",
+                                                "  allow:\n    - allowed.test\n    - tls.test\n    - \"*.wild.test\"\n"
+                                                "    - 127.0.0.2\n    - 127.0.5.0/24\n    - 0.0.0.0/0\n"
+                                                "  deny:\n    - bad.wild.test\n",
+                                                kHosts, pki / "ca.pem");
+      why += enclave->why;
+      ready = enclave->ready;
     }
     ~Suite() {
-      sleeve.reset();
+      enclave.reset();
       upstream.reset();
       fs::remove_all(dir);
     }
   };
 
   // POST to the app inside the enclave, through ingress.
-  static ProcessResult app(const std::string& path, const std::string& body) {
-    return run({"/usr/bin/curl", "-sS", "--max-time", "120", "--data-binary", "@-", "http://127.0.0.1:" + suite_->app_port + path},
-               body);
-  }
+  static ProcessResult app(const std::string& path, const std::string& body) { return suite_->enclave->app(path, body); }
   // The app sends `raw` to odyn's proxy; what came back.
   static std::string through_proxy(std::string raw) {
     for (std::size_t at; (at = raw.find("$H")) != std::string::npos;) raw.replace(at, 2, suite_->http_port);
@@ -273,8 +297,86 @@ TEST_F(Egress, RefusalsAreLoggedWithHostPortAndReason) {
       if (text().find(what) != std::string::npos) return true;
     return false;
   };
-  EXPECT_TRUE(logged([] { return suite_->sleeve->stdout_text(); }, "denied.test:" + suite_->http_port)) << "odyn's refusal";
-  EXPECT_TRUE(logged([] { return suite_->sleeve->stderr_text(); }, "10.0.0.5")) << "the host side's refusal";
+  EXPECT_TRUE(logged([] { return suite_->enclave->sleeve->stdout_text(); }, "denied.test:" + suite_->http_port)) << "odyn's refusal";
+  EXPECT_TRUE(logged([] { return suite_->enclave->sleeve->stderr_text(); }, "10.0.0.5")) << "the host side's refusal";
+}
+
+}  // namespace
+}  // namespace enclaver::testing
+
+namespace enclaver::testing {
+namespace {
+
+// The host side's own catalogue (tests/unit/egress/catalogue.hpp, run there
+// against the host side alone, as a compromised odyn would speak) run end
+// to end through odyn's proxy, with the same policy and the same hosts
+// table: every case the host side lets through must work through the
+// proxy, every case it refuses must be refused.
+class EgressCatalogue : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (::geteuid() != 0) return;
+    namespace c = egress::catalogue;
+    echo_ = std::make_unique<egress::testing::EchoServer>();
+    blackhole_ = std::make_unique<egress::testing::Blackhole>();
+    closed_ = egress::testing::closed_port();
+    std::string policy = "  allow:\n";
+    for (const auto& p : c::kAllow) policy += "    - \"" + p + "\"\n";
+    policy += "  deny:\n";
+    for (const auto& p : c::kDeny) policy += "    - \"" + p + "\"\n";
+    dir_ = fresh_test_dir("enclaver-egress-catalogue-");
+    enclave_ = std::make_unique<EgressEnclave>(dir_, policy, c::kHosts);
+  }
+  static void TearDownTestSuite() {
+    enclave_.reset();
+    blackhole_.reset();
+    echo_.reset();
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "the simulator needs root";
+    ASSERT_TRUE(enclave_ && enclave_->ready) << (enclave_ ? enclave_->why : "no enclave");
+  }
+
+  static std::uint16_t port_of(egress::catalogue::Target target) {
+    switch (target) {
+      case egress::catalogue::Target::closed: return closed_;
+      case egress::catalogue::Target::blackhole: return blackhole_->port();
+      default: return echo_->port();
+    }
+  }
+
+  static inline std::unique_ptr<egress::testing::EchoServer> echo_;
+  static inline std::unique_ptr<egress::testing::Blackhole> blackhole_;
+  static inline std::uint16_t closed_ = 0;
+  static inline fs::path dir_;
+  static inline std::unique_ptr<EgressEnclave> enclave_;
+};
+
+TEST_F(EgressCatalogue, EveryCaseOfTheHostSidesCatalogueGetsTheSameVerdictThroughTheProxy) {
+  for (const auto& c : egress::catalogue::kCases) {
+    // CONNECT's authority: an IPv6 literal goes in brackets there.
+    const bool v6 = c.host.find(':') != std::string::npos;
+    const std::string authority = (v6 ? "[" + c.host + "]" : c.host) + ":" + std::to_string(port_of(c.target));
+    const std::string answer =
+        enclave_->app("/rawshut/" + std::to_string(kProxyPort), "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority +
+                                                                 "\r\n\r\nping").out;
+    const std::string what = std::string(c.description) + " (" + authority + ")\n" + answer.substr(0, 300);
+    switch (c.os_code) {
+      case 0:
+        EXPECT_THAT(answer, StartsWith("HTTP/1.1 200")) << what;
+        EXPECT_THAT(answer, HasSubstr("echo:ping")) << what;
+        break;
+      case 13:  // refused by policy: by odyn already, or by the host side
+        EXPECT_TRUE(answer.starts_with("HTTP/1.1 403") || answer.starts_with("HTTP/1.1 400")) << what;
+        break;
+      case 110:
+        EXPECT_THAT(answer, StartsWith("HTTP/1.1 504")) << what;
+        break;
+      default:  // the host side could not connect, or the request is not one
+        EXPECT_TRUE(answer.starts_with("HTTP/1.1 502") || answer.starts_with("HTTP/1.1 400")) << what;
+    }
+  }
 }
 
 }  // namespace

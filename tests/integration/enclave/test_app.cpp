@@ -17,6 +17,8 @@
 //   POST /raw/PORT         sends the body as is to 127.0.0.1:PORT (a proxy,
 //                          say), answers what came back until the peer closed
 //                          or 3 s of silence (at most 1 MiB)
+//   POST /rawshut/PORT     the same, half-closing after sending (and waiting
+//                          up to 15 s of silence)
 //   GET  /burst/N          writes N bytes to stderr (lines of 'x'), then answers
 //   GET  /orphan           forks a child that forks a grandchild and exits:
 //                          the grandchild, orphaned, exits too (PID 1 reaps)
@@ -67,7 +69,7 @@ std::string after(const std::string& target, const std::string& prefix) { return
 
 // A client that speaks whatever bytes a test gives it, as a compromised or
 // buggy app would (blocking: the test app serves one request at a time).
-std::string raw_exchange(int port, const std::string& bytes) {
+std::string raw_exchange(int port, const std::string& bytes, bool half_close = false) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
@@ -82,11 +84,14 @@ std::string raw_exchange(int port, const std::string& bytes) {
     if (n <= 0) break;
     sent += static_cast<std::size_t>(n);
   }
+  if (half_close) ::shutdown(fd, SHUT_WR);
   std::string answer;
   char buffer[65536];
   while (answer.size() < (1u << 20)) {
     pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 3000) <= 0) break;
+    // Half-closed, the peer's own close ends the exchange: wait longer for it
+    // (a proxy's 504 comes after the host side's connect timeout).
+    if (::poll(&p, 1, half_close ? 15000 : 3000) <= 0) break;
     ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
     if (n <= 0) break;
     answer.append(buffer, static_cast<std::size_t>(n));
@@ -209,6 +214,8 @@ http::response<http::string_body> answer(const http::request<http::string_body>&
     response.body() = connect_loop(request.body());
   } else if (target == "/exec") {
     response.body() = run_program(request.body());
+  } else if (target.rfind("/rawshut/", 0) == 0) {  // the same, then half-closes
+    response.body() = raw_exchange(std::stoi(after(target, "/rawshut/")), request.body(), true);
   } else if (target.rfind("/raw/", 0) == 0) {
     response.body() = raw_exchange(std::stoi(after(target, "/raw/")), request.body());
   } else if (target.rfind("/burst/", 0) == 0) {

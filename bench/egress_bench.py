@@ -6,8 +6,8 @@ relay in the enclave from TCP to the vsock socket, a relay on the host from
 the vsock socket to the server), the same client and server.
 
   connect_throughput  1 GiB from the host server to a socat client in the
-                      enclave (socat PROXY: speaks CONNECT), MB/s; ratio
-                      (goal >= 1.5x)
+                      enclave (socat PROXY: speaks CONNECT), MB/s, best of
+                      3; ratio (goal >= 1.5x)
   new_connections     connections per second, each a CONNECT through the
                       proxy (or a plain connection through the socat hops)
                       fetching 1 byte, one after the other, from the test
@@ -43,6 +43,7 @@ async def main():
 asyncio.run(main())
 """
 CONNECTIONS = 1000
+RUNS = 3
 IDLE = 200  # each held by a socat process in the enclave: its memory, not odyn's, is the bound
 
 
@@ -140,10 +141,12 @@ def main():
             out = inside(["/bin/sh", "-c", script])
             return time.monotonic() - start, out
 
-        # 1. Throughput: 1 GiB through CONNECT, then through the socat hops.
-        ours_s, out = timed_inside(f"socat -b262144 -u PROXY:127.0.0.1:host:{source_port},proxyport=10000 OPEN:/dev/null")
+        # 1. Throughput: 1 GiB through CONNECT, then through the socat hops;
+        # the best of RUNS each (the machine is noisy).
+        ours_s = min(timed_inside(f"socat -b262144 -u PROXY:127.0.0.1:host:{source_port},proxyport=10000 OPEN:/dev/null")[0]
+                     for _ in range(RUNS))
         host = baseline_relays(source_port)
-        base_s, out2 = timed_inside("socat -b262144 -u TCP:127.0.0.1:10001 OPEN:/dev/null")
+        base_s = min(timed_inside("socat -b262144 -u TCP:127.0.0.1:10001 OPEN:/dev/null")[0] for _ in range(RUNS))
         stop_baseline(host)
         ours_mbs, base_mbs = GIB / ours_s / 1e6, GIB / base_s / 1e6
 

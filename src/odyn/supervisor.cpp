@@ -209,11 +209,7 @@ class Supervisor {
                                                         std::uint16_t port) -> boost::asio::awaitable<odyn::egress::DialResult> {
       auto tunnel = co_await ::enclaver::egress::open_tunnel(vsock, host_side, std::move(host), port, std::chrono::seconds(30));
       if (auto* socket = std::get_if<transport::Socket>(&tunnel)) co_return odyn::egress::DialResult(std::move(*socket));
-      const auto& e = std::get<::enclaver::egress::DialError>(tunnel);
-      odyn::egress::DialError error;  // named first: g++ 12 miscompiles braced temporaries in co_return
-      error.os_code = e.os_code;
-      error.message = e.message;
-      error.timed_out = e.timed_out;
+      auto error = std::get<::enclaver::egress::DialError>(std::move(tunnel));  // one type on both sides
       co_return odyn::egress::DialResult(std::move(error));
     };
     auto started = odyn::egress::EgressProxy::start(io_.get_executor(), *policy, std::move(proxy));

@@ -38,20 +38,18 @@
 
 #include "common/result.hpp"
 #include "policy/policy.hpp"
+#include "egress/tunnel_codec.hpp"
 #include "transport/vsock.hpp"
 
 namespace enclaver::odyn::egress {
 
 inline constexpr const char* kSystemCaBundle = "/etc/ssl/certs/ca-certificates.crt";
 
-// Why a dial failed. os_code is an errno value; 13 (EACCES) means the host
-// refused the destination by its own policy (egress.md "Host side"), which
-// the app sees as 403 with `message`. timed_out: the app sees 504.
-struct DialError {
-  int os_code = 0;
-  std::string message;
-  bool timed_out = false;
-};
+// Why a dial failed: the tunnel's own error (egress/tunnel_codec.hpp).
+// os_code is an errno value; 13 (EACCES) means the host refused the
+// destination by its own policy (egress.md "Host side"), which the app sees
+// as 403 with `message`. timed_out: the app sees 504.
+using DialError = ::enclaver::egress::DialError;
 
 using DialResult = std::variant<transport::Socket, DialError>;
 // Opens a connection to host:port (host: a normalised name or an IP literal

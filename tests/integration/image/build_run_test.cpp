@@ -74,6 +74,7 @@ class BuildRun : public ::testing::Test {
   void TearDown() override {
     if (dir_.empty()) return;
     run({"/usr/bin/docker", "rmi", "-f", app_, target_});
+    if (!base_.empty()) run({"/usr/bin/docker", "rmi", base_});
     fs::remove_all(dir_);
   }
 
@@ -112,6 +113,7 @@ class BuildRun : public ::testing::Test {
 
   fs::path dir_;
   std::string app_, target_, port_;
+  std::string base_;  // an image the test built app_ from
 };
 
 TEST_F(BuildRun, BuildsAReproducibleReleaseImageWithThePcrsAsLabels) {
@@ -218,6 +220,7 @@ TEST_F(BuildRun, WhiteoutsAndOpaqueDirectoriesAcrossLayersAreHonoured) {
   write_file(dir_ / "image/config.json", config.dump());
   write_file(dir_ / "image/manifest.json",
              nlohmann::json::array({{{"Config", "config.json"}, {"RepoTags", {app_}}, {"Layers", layer_paths}}}).dump());
+  run({"/usr/bin/docker", "rmi", app_});  // the fixture's image: docker load retags app_ and would orphan it
   auto loaded = run({"/usr/bin/sh", "-c", "tar -C " + (dir_ / "image").string() + " -cf - . | /usr/bin/docker load"});
   ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
   auto built = build();
@@ -257,9 +260,10 @@ TEST_F(BuildRun, ADebianImageWithADynamicAppAUserAndAWorkdirRunsAsDockerWouldRun
              "WORKDIR /srv/work\n"
              "ENTRYPOINT [\"app\"]\n"
              "CMD [\"--exit-on-sigterm\", \"0\", \"" + port_ + "\"]\n");
+  run({"/usr/bin/docker", "rmi", app_});  // the fixture's image: the build retags app_ and would orphan it
   auto built_app = run({"/usr/bin/env", "DOCKER_BUILDKIT=0", "/usr/bin/docker", "build", "-q", "--network", "host", "-t", app_,
                         (dir_ / "context").string()});
-  run({"/usr/bin/docker", "rmi", base});
+  base_ = base;  // removed after app_, its child
   ASSERT_EQ(built_app.exit_code, 0) << built_app.err;
   auto built = build();
   ASSERT_EQ(built.exit_code, 0) << built.err;
@@ -288,6 +292,7 @@ TEST_F(BuildRun, SourcesOdynTakesALocalFileOrAnImage) {
   with_odyn("./odyn-copy");
   auto local = build();
   ASSERT_EQ(local.exit_code, 0) << local.err;
+  run({"/usr/bin/docker", "rmi", target_});  // the next build retags target_ and would orphan it
   const std::string odyn_image = "enclaver-test/odyn:" + app_.substr(app_.find(':') + 1);
   fs::create_directories(dir_ / "odyn-root/usr/local/bin");
   fs::copy_file(program("odyn"), dir_ / "odyn-root/usr/local/bin/odyn");

@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 
-from simbench import free_port, wait_for, write_tiny_blobs
+from simbench import build_app_eif, free_port, wait_for
 import urllib.request
 
 GIB = 1 << 30
@@ -72,25 +72,11 @@ def main():
     procs = []
     try:
         app_port, source_port, one_port, idle_port = free_port(), free_port(), free_port(), free_port()
-        blobs, rootfs = os.path.join(work, "blobs"), os.path.join(work, "rootfs")
-        write_tiny_blobs(blobs)
-        os.makedirs(os.path.join(rootfs, "sbin"))
-        os.makedirs(os.path.join(rootfs, "etc/enclaver"))
-        os.makedirs(os.path.join(rootfs, "bin"))
-        shutil.copy(os.path.join(build, "odyn"), os.path.join(rootfs, "sbin/odyn"))
-        shutil.copy(app, os.path.join(rootfs, "app"))
-        install(rootfs, socat)
-        install(rootfs, "/bin/sh")
-        install(rootfs, shutil.which("sleep"))
-        manifest = (f"version: v1\nname: bench\ntarget: bench:latest\nsources:\n  app: bench:latest\n"
-                    f"defaults:\n  memory_mb: 2048\ningress:\n  - listen_port: {app_port}\n"
-                    f"egress:\n  allow:\n    - host\n")
-        for path in (os.path.join(rootfs, "etc/enclaver/enclaver.yaml"), os.path.join(work, "enclaver.yaml")):
-            with open(path, "w") as f:
-                f.write(manifest)
-        eif = os.path.join(work, "app.eif")
-        subprocess.run([os.path.join(build, "enclaver"), "eif", "build", "--blobs", blobs, "--rootfs", rootfs, "-o", eif,
-                        "--", "/sbin/odyn", "--", "/app", str(app_port)], check=True, capture_output=True)
+        def add_tools(rootfs):
+            for program in (socat, "/bin/sh", shutil.which("sleep")):
+                install(rootfs, program)
+
+        eif, manifest_path = build_app_eif(build, work, app, app_port, 2048, "egress:\n  allow:\n    - host\n", add_tools)
         # The host's servers: 1 GiB of zeros per connection, and 1 byte per connection.
         procs.append(subprocess.Popen([socat, "-b262144", f"TCP-LISTEN:{source_port},bind=127.0.0.1,reuseaddr,fork",
                                        f"OPEN:/dev/zero,readbytes={GIB}"], stderr=subprocess.DEVNULL))
@@ -102,7 +88,7 @@ def main():
         err_path = os.path.join(work, "err.txt")
         with open(err_path, "w") as err:
             procs.append(subprocess.Popen(
-                [os.path.join(build, "enclaver-run"), "--simulate", "--eif", eif, "--manifest", os.path.join(work, "enclaver.yaml"),
+                [os.path.join(build, "enclaver-run"), "--simulate", "--eif", eif, "--manifest", manifest_path,
                  "--sim-root", os.path.join(work, "sim-root.pem"), "--ingress-address", "127.0.0.1"],
                 stdout=subprocess.DEVNULL, stderr=err, start_new_session=True))
         text = lambda: open(err_path).read()

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 
-from simbench import free_port, wait_for, write_tiny_blobs
+from simbench import build_app_eif, free_port, wait_for
 
 IDLE_CONNECTIONS = 10_000
 # An idle relayed connection holds 2 descriptors in odyn and in the sleeve
@@ -71,25 +71,12 @@ def main():
     procs = []
     try:
         port, direct_port = free_port(), free_port()
-        blobs, rootfs = os.path.join(work, "blobs"), os.path.join(work, "rootfs")
-        write_tiny_blobs(blobs)
-        os.makedirs(os.path.join(rootfs, "sbin"))
-        os.makedirs(os.path.join(rootfs, "etc/enclaver"))
-        shutil.copy(os.path.join(build, "odyn"), os.path.join(rootfs, "sbin/odyn"))
-        shutil.copy(app, os.path.join(rootfs, "app"))
-        manifest = (f"version: v1\nname: bench\ntarget: bench:latest\nsources:\n  app: bench:latest\n"
-                    f"defaults:\n  memory_mb: 1024\ningress:\n  - listen_port: {port}\n")
-        for path in (os.path.join(rootfs, "etc/enclaver/enclaver.yaml"), os.path.join(work, "enclaver.yaml")):
-            with open(path, "w") as f:
-                f.write(manifest)
-        eif = os.path.join(work, "app.eif")
-        subprocess.run([os.path.join(build, "enclaver"), "eif", "build", "--blobs", blobs, "--rootfs", rootfs, "-o", eif,
-                        "--", "/sbin/odyn", "--", "/app", str(port)], check=True, capture_output=True)
+        eif, manifest_path = build_app_eif(build, work, app, port, 1024)
 
         out_path, err_path = os.path.join(work, "out.txt"), os.path.join(work, "err.txt")
         with open(out_path, "w") as out, open(err_path, "w") as err:
             procs.append(subprocess.Popen(
-                [os.path.join(build, "enclaver-run"), "--simulate", "--eif", eif, "--manifest", os.path.join(work, "enclaver.yaml"),
+                [os.path.join(build, "enclaver-run"), "--simulate", "--eif", eif, "--manifest", manifest_path,
                  "--sim-root", os.path.join(work, "sim-root.pem"), "--ingress-address", "127.0.0.1", "--grace-period", "2"],
                 stdout=out, stderr=err, start_new_session=True))
         text = lambda path: open(path).read()

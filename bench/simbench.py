@@ -28,3 +28,28 @@ def write_tiny_blobs(directory):
     for name, content in (("bzImage", b"K" * 4096), ("cmdline", b"console=ttyS0"), ("init", b"#!init")):
         with open(os.path.join(directory, name), "wb") as f:
             f.write(content)
+
+
+def build_app_eif(build, work, app, port, memory_mb, extra_manifest="", add_to_rootfs=None):
+    """An EIF running `app PORT` behind odyn, with ingress on PORT, in `work`:
+    returns (eif path, manifest path). `add_to_rootfs(rootfs)` may put more in."""
+    import shutil
+    import subprocess
+    blobs, rootfs = os.path.join(work, "blobs"), os.path.join(work, "rootfs")
+    write_tiny_blobs(blobs)
+    os.makedirs(os.path.join(rootfs, "sbin"))
+    os.makedirs(os.path.join(rootfs, "etc/enclaver"))
+    shutil.copy(os.path.join(build, "odyn"), os.path.join(rootfs, "sbin/odyn"))
+    shutil.copy(app, os.path.join(rootfs, "app"))
+    if add_to_rootfs:
+        add_to_rootfs(rootfs)
+    manifest = (f"version: v1\nname: bench\ntarget: bench:latest\nsources:\n  app: bench:latest\n"
+                f"defaults:\n  memory_mb: {memory_mb}\ningress:\n  - listen_port: {port}\n" + extra_manifest)
+    manifest_path = os.path.join(work, "enclaver.yaml")
+    for path in (os.path.join(rootfs, "etc/enclaver/enclaver.yaml"), manifest_path):
+        with open(path, "w") as f:
+            f.write(manifest)
+    eif = os.path.join(work, "app.eif")
+    subprocess.run([os.path.join(build, "enclaver"), "eif", "build", "--blobs", blobs, "--rootfs", rootfs, "-o", eif,
+                    "--", "/sbin/odyn", "--", "/app", str(port)], check=True, capture_output=True)
+    return eif, manifest_path

@@ -18,6 +18,8 @@
 #include "init/init_lib.hpp"
 #include "manifest/load.hpp"
 #include "nsm/client.hpp"
+#include "crypto/eth.hpp"
+#include "odyn/api/start.hpp"
 #include "odyn/bootstrap/bootstrap.hpp"
 #include "odyn/clock_sync.hpp"
 #include "odyn/console/console.hpp"
@@ -127,14 +129,13 @@ class Supervisor {
       co_return;
     }
     use_nsm();
-    if (auto ingress = start_ingress(); !ingress) {
-      co_await fatal(ingress.error().message);
-      co_return;
-    }
-    if (auto egress = start_egress(); !egress) {
-      co_await fatal(egress.error().message);
-      co_return;
-    }
+    // architecture.md's order: egress, (KMS,) the API, then ingress last, so
+    // that nothing from outside arrives before the services it may need.
+    for (auto start : {&Supervisor::start_egress, &Supervisor::start_api, &Supervisor::start_ingress})
+      if (auto started = (this->*start)(); !started) {
+        co_await fatal(started.error().message);
+        co_return;
+      }
     if (manifest_->clock_sync.enabled) {
       ClockSyncOptions clock;
       clock.host = {transport::kCidParent, manifest_->vsock_ports.clock_sync_port};
@@ -171,9 +172,11 @@ class Supervisor {
     auto transport = nsm::open_transport(options_.nsm_socket);
     if (!transport) {
       say("no NSM, the kernel RNG is not seeded from it: " + transport.error().message);
+      nsm_.unavailable = transport.error().message;
       return;
     }
-    nsm::Client client(std::move(*transport));
+    nsm_.client = std::make_unique<nsm::Client>(std::move(*transport));
+    nsm::Client& client = *nsm_.client;
     if (auto seeded = seed_kernel_rng(client); !seeded) say(seeded.error().message);
     auto pcr0 = client.describe_pcr(0);
     if (pcr0 && !pcr0->data.empty() && std::all_of(pcr0->data.begin(), pcr0->data.end(), [](auto b) { return b == 0; })) {
@@ -216,6 +219,21 @@ class Supervisor {
     if (!started) return make_error("egress proxy: " + started.error().message);
     egress_proxy_ = *started;
     say("egress proxy on 127.0.0.1:" + std::to_string(egress.proxy_port) + " -> " + transport::to_string(host_side));
+    return true;
+  }
+
+  // The internal and aux APIs (api.md), with the NSM handed over to them.
+  Result<bool> start_api() {
+    if (!manifest_->api) return true;
+    api::ApiOptions options;
+    options.port = manifest_->api->listen_port;
+    options.aux_port = manifest_->aux_api ? manifest_->aux_api->listen_port : static_cast<std::uint16_t>(options.port + 1);
+    options.log = [this](const std::string& line) { say(line); };
+    auto started = api::start_api(io_.get_executor(), std::move(nsm_), options);
+    if (!started) return started.error();
+    api_ = std::move(*started);
+    say("internal API on 127.0.0.1:" + std::to_string(options.port) + ", aux API on 127.0.0.1:" + std::to_string(options.aux_port) +
+        "; Ethereum address " + crypto::checksum_address(api_.services->eth_key().address()));
     return true;
   }
 
@@ -323,6 +341,8 @@ class Supervisor {
   std::optional<manifest::Manifest> manifest_;
   std::vector<std::shared_ptr<transport::Acceptor>> acceptors_;
   std::shared_ptr<odyn::egress::EgressProxy> egress_proxy_;
+  api::NsmHandle nsm_;  // until the API takes it
+  api::ApiServers api_;
   pid_t app_ = -1;
   std::optional<int> app_status_;
   bool killing_ = false;

@@ -22,6 +22,7 @@
 #include "tests/integration/support/net.hpp"
 #include "tests/integration/support/process.hpp"
 #include "tests/integration/support/rootfs.hpp"
+#include "tests/integration/support/test_enclave.hpp"
 #include "tests/unit/egress/catalogue.hpp"
 #include "tests/unit/egress/tunnel_harness.hpp"
 
@@ -56,51 +57,20 @@ struct Case {
 
 // An enclave running enclave-test-app (and curl, with its libraries) behind
 // odyn with the given egress section, its host side resolving with `hosts`.
-struct EgressEnclave {
-  fs::path dir;
-  std::string app_port = free_port();
-  std::unique_ptr<SleeveProcess> sleeve;
-  bool ready = false;
-  std::string why;
-
+struct EgressEnclave : TestEnclave {
   EgressEnclave(fs::path directory, const std::string& egress, const std::string& hosts, const fs::path& ca = {})
-      : dir(std::move(directory)) {
-    write_tiny_blobs(dir / "blobs", "console=ttyS0");
-    const fs::path root = dir / "rootfs";
-    fs::create_directories(root / "sbin");
-    fs::create_directories(root / "tmp");
-    fs::copy_file(program("odyn"), root / "sbin/odyn");
-    fs::copy_file(TEST_APP, root / "app");
-    install_program(root, "/usr/bin/curl");
-    if (!ca.empty()) fs::copy_file(ca, root / "ca.pem");
-    const std::string manifest = "version: v1\nname: egress\ntarget: egress:latest\nsources:\n  app: egress:latest\n"
-                                 "defaults:\n  memory_mb: 768\n"
-                                 "ingress:\n  - listen_port: " + app_port + "\n"
-                                 "egress:\n" + egress;
-    write_file(root / "etc/enclaver/enclaver.yaml", manifest);
-    write_file(dir / "enclaver.yaml", manifest);
-    write_file(dir / "hosts", hosts);
-    auto built = run({program("enclaver"), "eif", "build", "--blobs", (dir / "blobs").string(), "--rootfs", root.string(), "-o",
-                      (dir / "app.eif").string(), "--", "/sbin/odyn", "--", "/app", app_port});
-    if (built.exit_code != 0) {
-      why += built.err;
-      return;
-    }
-    sleeve = std::make_unique<SleeveProcess>(
-        std::vector<std::string>{program("enclaver-run"), "--simulate", "--eif", (dir / "app.eif").string(), "--manifest",
-                                 (dir / "enclaver.yaml").string(), "--sim-root", (dir / "sim-root.pem").string(),
-                                 "--ingress-address", "127.0.0.1", "--egress-hosts", (dir / "hosts").string()},
-        std::vector<std::string>{}, /*capture_stdout=*/true);
-    if (!sleeve->wait_for("the app is running", std::chrono::seconds(60))) {
-      why += "sleeve: " + sleeve->stderr_text();
-      return;
-    }
-    ready = true;
-  }
+      : TestEnclave(directory, spec(directory, egress, hosts, ca)) {}
 
-  // POST to the app inside the enclave, through ingress.
-  ProcessResult app(const std::string& path, const std::string& body) const {
-    return run({"/usr/bin/curl", "-sS", "--max-time", "120", "--data-binary", "@-", "http://127.0.0.1:" + app_port + path}, body);
+  static TestEnclaveSpec spec(const fs::path& directory, const std::string& egress, const std::string& hosts, const fs::path& ca) {
+    fs::create_directories(directory);
+    write_file(directory / "hosts", hosts);
+    TestEnclaveSpec spec;
+    spec.name = "egress";
+    spec.sections = "egress:\n" + egress;
+    spec.programs = {"/usr/bin/curl"};
+    if (!ca.empty()) spec.files = {{ca, "/ca.pem"}};
+    spec.sleeve_args = {"--egress-hosts", (directory / "hosts").string()};
+    return spec;
   }
 };
 
@@ -254,7 +224,9 @@ TEST_F(Egress, TheBypassCatalogueGetsTheExpectedAnswers) {
   for (const auto& c : catalogue()) {
     const std::string answer = through_proxy(c.request);
     EXPECT_THAT(answer, StartsWith(c.status)) << c.what << "\n" << answer.substr(0, 400);
-    if (*c.contains) EXPECT_THAT(answer, HasSubstr(c.contains)) << c.what << "\n" << answer.substr(0, 400);
+    if (*c.contains) {
+      EXPECT_THAT(answer, HasSubstr(c.contains)) << c.what << "\n" << answer.substr(0, 400);
+    }
   }
   EXPECT_GE(catalogue().size(), 40u);
 }

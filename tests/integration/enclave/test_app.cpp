@@ -3,7 +3,7 @@
 // writes one line per request to stdout and answers:
 //   GET  /hello            "hello from the enclave"
 //   POST /echo             the request body
-//   GET  /whoami           uid gid cwd and IN_ENCLAVE, one per line
+//   GET  /whoami           uid gid cwd, IN_ENCLAVE and ENCLAVER_API, one per line
 //   GET  /exists/PATH      "yes" or "no": is there anything at /PATH
 //   GET  /pcr/N            PCR N as the enclave's NSM reports it (hex)
 //   POST /exec             runs the body's lines as argv (a program in the
@@ -200,8 +200,10 @@ http::response<http::string_body> answer(const http::request<http::string_body>&
     response.body() = request.body();
   } else if (target == "/whoami") {
     const char* in_enclave = std::getenv("IN_ENCLAVE");
+    const char* api = std::getenv("ENCLAVER_API");
     response.body() = "uid " + std::to_string(::getuid()) + "\ngid " + std::to_string(::getgid()) + "\ncwd " +
-                      std::filesystem::current_path().string() + "\nIN_ENCLAVE " + (in_enclave ? in_enclave : "") + "\n";
+                      std::filesystem::current_path().string() + "\nIN_ENCLAVE " + (in_enclave ? in_enclave : "") + "\nENCLAVER_API " +
+                      (api ? api : "") + "\n";
   } else if (target.rfind("/exists/", 0) == 0) {
     std::error_code ec;
     response.body() = std::filesystem::symlink_status("/" + after(target, "/exists/"), ec).type() ==

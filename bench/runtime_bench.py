@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 
-from simbench import build_app_eif, free_port, wait_for
+from simbench import build_app_eif, free_port, run_wrk, status_field, wait_for
 
 IDLE_CONNECTIONS = 10_000
 # An idle relayed connection holds 2 descriptors in odyn and in the sleeve
@@ -37,21 +37,7 @@ FDS_PER_CONNECTION = 2
 
 
 def wrk(port):
-    out = subprocess.run(["wrk", "-t2", "-c32", "-d3s", "--latency", f"http://127.0.0.1:{port}/hello"],
-                         capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
-    scale = {"us": 1, "ms": 1000, "s": 1_000_000}[p99.group(2)]
-    errors = re.search(r"Socket errors: (.*)", out)
-    return rps, float(p99.group(1)) * scale, errors.group(1) if errors else "none"
-
-
-def status_field(pid, key):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
+    return run_wrk(f"http://127.0.0.1:{port}/hello", connections=32, seconds=3)
 
 
 def fd_count(pid):

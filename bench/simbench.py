@@ -3,7 +3,9 @@ for a condition, and the stand-in blobs an EIF needs there (the simulator
 never boots the kernel). A module, not a benchmark: scripts/bench runs only
 *_bench.py files."""
 import os
+import re
 import socket
+import subprocess
 import time
 
 
@@ -53,3 +55,29 @@ def build_app_eif(build, work, app, port, memory_mb, extra_manifest="", add_to_r
     subprocess.run([os.path.join(build, "enclaver"), "eif", "build", "--blobs", blobs, "--rootfs", rootfs, "-o", eif,
                     "--", "/sbin/odyn", "--", "/app", str(port)], check=True, capture_output=True)
     return eif, manifest_path
+
+
+def run_wrk(url, connections, seconds, threads=2, script=None, prefix=()):
+    """wrk's requests/s, p99 latency (us) and socket errors ("none"), run
+    under `prefix` (e.g. nsenter into an enclave's network namespace)."""
+    argv = [*prefix, "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script:
+        argv += ["-s", script]
+    out = subprocess.run(argv + [url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 1, "ms": 1000, "s": 1_000_000}[p99.group(2)]
+    errors = re.search(r"Socket errors: (.*)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        raise SystemExit(f"wrk {url}: {non2xx.group(1)} answers were not 2xx")
+    return rps, float(p99.group(1)) * scale, errors.group(1) if errors else "none"
+
+
+def status_field(pid, key):
+    """A /proc/PID/status field in kB (VmRSS, VmHWM, ...)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0

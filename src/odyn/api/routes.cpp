@@ -18,10 +18,15 @@ http::Response failure(status code, const Error& error, const http::Request& req
   return http::error_response(code, error.message, request.version());
 }
 
-// A handler for a GET whose answer needs nothing from the request.
-http::Handler constant(std::function<json()> answer) {
-  return [answer = std::move(answer)](http::RouteContext context) -> boost::asio::awaitable<http::Response> {
-    auto response = json_ok(answer(), context.request);
+// A handler for a GET whose answer never changes: serialised once, not per
+// request (the address's EIP-55 checksum alone is a Keccak-256).
+http::Handler constant(const json& answer) {
+  auto body = std::make_shared<const std::string>(answer.dump());
+  return [body](http::RouteContext context) -> boost::asio::awaitable<http::Response> {
+    http::Response response{status::ok, context.request.version()};
+    response.set(beast_http::field::content_type, "application/json");
+    response.body() = *body;
+    response.prepare_payload();
     co_return response;
   };
 }
@@ -70,8 +75,8 @@ http::Handler attestation(std::shared_ptr<Services> services, bool aux) {
 
 // The endpoints both APIs have, answered identically.
 void add_public_endpoints(http::Router& router, const std::shared_ptr<Services>& services) {
-  router.add(verb::get, "/v1/eth/address", constant([services] { return services->address(); }));
-  router.add(verb::get, "/v1/encryption/public_key", constant([services] { return services->encryption_public_key(); }));
+  router.add(verb::get, "/v1/eth/address", constant(services->address()));
+  router.add(verb::get, "/v1/encryption/public_key", constant(services->encryption_public_key()));
 }
 
 }  // namespace

@@ -54,13 +54,18 @@ Result<std::shared_ptr<Services>> Services::create(NsmHandle nsm) {
   return std::shared_ptr<Services>(new Services(std::move(nsm), std::move(*eth), std::move(*encryption)));
 }
 
-json Services::address() const {
-  const auto public_key = eth_.public_key();
-  return {{"address", crypto::checksum_address(eth_.address())}, {"public_key", hex0x(public_key)}};
-}
+Services::Services(NsmHandle nsm, crypto::EthKey eth, crypto::P384Key encryption)
+    : nsm_(std::move(nsm)),
+      eth_(std::move(eth)),
+      encryption_(std::move(encryption)),
+      address_(crypto::checksum_address(eth_.address())),
+      eth_addr_user_data_(as_bytes(json{{"eth_addr", address_}}.dump())),
+      encryption_spki_(encryption_.public_key_spki_der()) {}
+
+json Services::address() const { return {{"address", address_}, {"public_key", hex0x(eth_.public_key())}}; }
 
 json Services::encryption_public_key() const {
-  return {{"public_key_der", hex0x(encryption_.public_key_spki_der())}, {"public_key_pem", encryption_.public_key_pem()}};
+  return {{"public_key_der", hex0x(encryption_spki_)}, {"public_key_pem", encryption_.public_key_pem()}};
 }
 
 Result<Bytes> Services::nsm_attestation(const std::optional<Bytes>& user_data, const std::optional<Bytes>& nonce,
@@ -82,15 +87,11 @@ Result<json> Services::random() {
   return json{{"random_bytes", hex0x(*bytes)}};
 }
 
-std::string Services::eth_address_json_bytes() const {
-  return json{{"eth_addr", crypto::checksum_address(eth_.address())}}.dump();
-}
-
 Result<Bytes> Services::attestation(const AttestationRequest& request) {
   std::optional<Bytes> user_data;
   if (request.user_data_object) {
     json object = *request.user_data_object;
-    object["eth_addr"] = crypto::checksum_address(eth_.address());
+    object["eth_addr"] = address_;
     const std::string text = object.dump();
     if (text.size() > kMaxAttestationField)
       return make_error("user_data: " + std::to_string(text.size()) + " bytes with eth_addr is over the NSM's limit of " +
@@ -99,15 +100,15 @@ Result<Bytes> Services::attestation(const AttestationRequest& request) {
   } else if (request.user_data_bytes) {
     user_data = request.user_data_bytes;
   } else {
-    user_data = as_bytes(eth_address_json_bytes());
+    user_data = eth_addr_user_data_;
   }
-  const std::optional<Bytes> public_key = request.public_key_der ? request.public_key_der : encryption_.public_key_spki_der();
+  const std::optional<Bytes> public_key = request.public_key_der ? request.public_key_der : encryption_spki_;
   return nsm_attestation(user_data, request.nonce, public_key);
 }
 
 Result<json> Services::binding_attestation(bool wanted, const crypto::Hash32& nonce) {
   if (!wanted) return json(nullptr);
-  auto document = nsm_attestation(as_bytes(eth_address_json_bytes()), Bytes(nonce.begin(), nonce.end()), eth_.public_key_spki_der());
+  auto document = nsm_attestation(eth_addr_user_data_, Bytes(nonce.begin(), nonce.end()), eth_.public_key_spki_der());
   if (!document) return document.error();
   return json(to_base64(*document));
 }
@@ -120,7 +121,7 @@ Result<json> Services::sign(const SignRequest& request) {
   rsv.push_back(static_cast<std::uint8_t>(27 + signature.recovery_id));
   auto attestation = binding_attestation(request.include_attestation, digest);
   if (!attestation) return attestation.error();
-  return json{{"signature", hex0x(rsv)}, {"address", crypto::checksum_address(eth_.address())}, {"attestation", *attestation}};
+  return json{{"signature", hex0x(rsv)}, {"address", address_}, {"attestation", *attestation}};
 }
 
 Result<json> Services::sign_transaction(const SignTxRequest& request) {
@@ -135,7 +136,7 @@ Result<json> Services::sign_transaction(const SignTxRequest& request) {
   return json{{"raw_transaction", hex0x(raw)},
               {"transaction_hash", hex0x(hash)},
               {"signature", hex0x(rsy)},
-              {"address", crypto::checksum_address(eth_.address())},
+              {"address", address_},
               {"attestation", *attestation}};
 }
 
@@ -149,7 +150,7 @@ Result<json> Services::encrypt(const EncryptRequest& request) const {
   auto encrypted = encryption_.encrypt(request.client_public_key, request.plaintext);
   if (!encrypted) return encrypted.error();
   return json{{"encrypted_data", hex0x(encrypted->ciphertext_and_tag)},
-              {"enclave_public_key", hex0x(encryption_.public_key_spki_der())},
+              {"enclave_public_key", hex0x(encryption_spki_)},
               {"nonce", hex0x(encrypted->nonce)}};
 }
 

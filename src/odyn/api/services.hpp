@@ -61,18 +61,20 @@ class Services {
   const crypto::EthKey& eth_key() const { return eth_; }
 
  private:
-  Services(NsmHandle nsm, crypto::EthKey eth, crypto::P384Key encryption)
-      : nsm_(std::move(nsm)), eth_(std::move(eth)), encryption_(std::move(encryption)) {}
+  Services(NsmHandle nsm, crypto::EthKey eth, crypto::P384Key encryption);
   Result<Bytes> nsm_attestation(const std::optional<Bytes>& user_data, const std::optional<Bytes>& nonce,
                                 const std::optional<Bytes>& public_key);
   // include_attestation (api.md): nonce = what was signed, public_key = the
   // secp256k1 key's SPKI, user_data = {"eth_addr": ...}; base64 or null.
   Result<nlohmann::json> binding_attestation(bool wanted, const crypto::Hash32& nonce);
-  std::string eth_address_json_bytes() const;
 
   NsmHandle nsm_;
   crypto::EthKey eth_;
   crypto::P384Key encryption_;
+  // Derived once: every answer carries them.
+  std::string address_;        // EIP-55
+  Bytes eth_addr_user_data_;   // {"eth_addr":"0x..."}
+  Bytes encryption_spki_;
 };
 
 }  // namespace enclaver::odyn::api

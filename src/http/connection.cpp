@@ -34,7 +34,7 @@ using status = beast_http::status;
 namespace {
 
 constexpr std::size_t kReadSize = 16 * 1024;
-constexpr std::size_t kDrainBytes = 16 * 1024 * 1024;
+constexpr std::size_t kDrainBytes = 64 * 1024 * 1024;
 constexpr std::chrono::seconds kDrainTime{2};
 constexpr std::chrono::seconds kBusyTime{1};  // a 503 refusal's write and drain, each
 
@@ -207,7 +207,7 @@ class Connection {
 
   // Writes `response` as server.hpp promises it; false when the connection
   // ended (it was not to be kept alive, or the write failed).
-  asio::awaitable<bool> send(Response response, unsigned version, bool keep_alive, bool head) {
+  asio::awaitable<bool> send(Response response, unsigned version, bool keep_alive, bool head, Clock::duration drain = kDrainTime) {
     const unsigned code = response.result_int();
     response.version(version);
     if (state_->options.cors) response.set(beast_http::field::access_control_allow_origin, "*");
@@ -228,15 +228,18 @@ class Connection {
     co_await beast_http::async_write(stream_, response, redirect(ec));
     if (ec) co_return false;
     if (!keep_alive) {
-      co_await close_gently(kDrainTime);
+      co_await close_gently(drain);
       co_return false;
     }
     co_return true;
   }
 
+  // A refusal may come while the client is still sending (a 413 mid-upload):
+  // the drain after it lasts as long as a body may take, so that the client
+  // reads the answer rather than a reset.
   asio::awaitable<void> answer_and_close(status code, std::string_view message, unsigned version, bool head) {
     Response response = error_response(code, message, version);
-    co_await send(std::move(response), version, false, head);
+    co_await send(std::move(response), version, false, head, limits().body_timeout);
   }
 
   asio::awaitable<void> refuse_busy() {

@@ -4,6 +4,7 @@
 #include <linux/ioctl.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -104,6 +105,11 @@ Result<std::unique_ptr<SocketTransport>> SocketTransport::connect(const std::str
     ::close(fd);
     return make_error("cannot connect to the simulated NSM at " + path + ": " + errno_text(e));
   }
+  // The caller's event loop waits on every exchange (odyn's APIs call the
+  // NSM synchronously): a wedged simulator must not hang it forever.
+  const timeval limit{kSocketTimeoutSeconds, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
   return std::unique_ptr<SocketTransport>(new SocketTransport(fd, "simulated NSM at " + path));
 }
 
@@ -117,6 +123,7 @@ SocketTransport::~SocketTransport() {
 
 Result<std::vector<std::uint8_t>> SocketTransport::exchange(std::span<const std::uint8_t> request) {
   if (request.size() > kMaxRequestSize) return too_large(request.size());
+  if (fd_ < 0) return make_error("the " + description_ + " timed out earlier; this connection to it is closed");
   ssize_t sent;
   do {
     sent = ::send(fd_, request.data(), request.size(), MSG_NOSIGNAL);
@@ -131,6 +138,12 @@ Result<std::vector<std::uint8_t>> SocketTransport::exchange(std::span<const std:
     // MSG_TRUNC: the return value is the datagram's real length.
     got = ::recv(fd_, buffer.data(), buffer.size(), MSG_TRUNC);
   } while (got < 0 && errno == EINTR);
+  if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    // A late answer would pair with the next request: this connection is done.
+    ::close(fd_);
+    fd_ = -1;
+    return make_error("the " + description_ + " did not answer within " + std::to_string(kSocketTimeoutSeconds) + " s");
+  }
   if (got < 0) return make_error("receiving from the " + description_ + " failed: " + errno_text(errno));
   if (got == 0) return make_error("the " + description_ + " closed the connection without answering");
   if (static_cast<std::size_t>(got) > buffer.size())

@@ -53,7 +53,11 @@ class DeviceTransport final : public Transport {
 
 class SocketTransport final : public Transport {
  public:
-  // Connects a SOCK_SEQPACKET socket to the Unix socket at `path`.
+  // Connects a SOCK_SEQPACKET socket to the Unix socket at `path`, with
+  // send and receive timeouts of kSocketTimeoutSeconds: an exchange that
+  // times out is an error, and closes the connection (a late answer would
+  // otherwise pair with the next request).
+  static constexpr int kSocketTimeoutSeconds = 10;
   static Result<std::unique_ptr<SocketTransport>> connect(const std::string& path);
   // Takes ownership of a connected SOCK_SEQPACKET socket (tests: socketpair).
   static std::unique_ptr<SocketTransport> adopt(int fd, std::string description = "socket");

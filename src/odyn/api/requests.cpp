@@ -13,7 +13,7 @@ using nlohmann::json;
 
 std::string type_name(const json& value) {
   if (value.is_number_integer() || value.is_number_unsigned()) return "an integer";
-  if (value.is_number_float()) return "a fractional number";
+  if (value.is_number_float()) return "a number that is not an integer in range";
   return std::string("a ") + value.type_name();
 }
 

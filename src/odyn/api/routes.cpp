@@ -1,5 +1,6 @@
 #include "odyn/api/routes.hpp"
 
+#include <functional>
 #include <variant>
 
 #include "http/json.hpp"
@@ -41,15 +42,21 @@ std::variant<Request, http::Response> decode_body(const http::Request& request, 
   return std::move(*decoded);
 }
 
+// Which status a failure of a service gets.
+using FailureStatus = std::function<status(const Error&)>;
+FailureStatus always(status code) {
+  return [code](const Error&) { return code; };
+}
+
 // A POST whose JSON body decodes into a request for `serve`, which answers
-// JSON; failures of `serve` get `failed`.
+// JSON; failures of `serve` get the status `failed` gives them.
 template <class Request, class Decode, class Serve>
-http::Handler decoded(Decode decode, Serve serve, status failed) {
+http::Handler decoded(Decode decode, Serve serve, FailureStatus failed) {
   return [decode, serve, failed](http::RouteContext context) -> boost::asio::awaitable<http::Response> {
     auto request = decode_body<Request>(context.request, decode, false);
     if (auto* refused = std::get_if<http::Response>(&request)) co_return std::move(*refused);
     auto result = serve(std::get<Request>(request));
-    auto response = result ? json_ok(*result, context.request) : failure(failed, result.error(), context.request);
+    auto response = result ? json_ok(*result, context.request) : failure(failed(result.error()), result.error(), context.request);
     co_return response;
   };
 }
@@ -86,19 +93,25 @@ std::shared_ptr<const http::Router> internal_router(std::shared_ptr<Services> se
   add_public_endpoints(*router, services);
   router->add(verb::post, "/v1/attestation", attestation(services, false));
   router->add(verb::post, "/v1/eth/sign",
-              decoded<SignRequest>(decode_sign, [services](const SignRequest& r) { return services->sign(r); }, status::service_unavailable));
+              decoded<SignRequest>(decode_sign, [services](const SignRequest& r) { return services->sign(r); }, always(status::service_unavailable)));
   router->add(verb::post, "/v1/eth/sign-tx",
               decoded<SignTxRequest>(decode_sign_tx, [services](const SignTxRequest& r) { return services->sign_transaction(r); },
-                                     status::service_unavailable));
+                                     always(status::service_unavailable)));
   router->add(verb::get, "/v1/random", [services](http::RouteContext context) -> boost::asio::awaitable<http::Response> {
     auto random = services->random();
     auto response = random ? json_ok(*random, context.request) : failure(status::service_unavailable, random.error(), context.request);
     co_return response;
   });
   router->add(verb::post, "/v1/encryption/decrypt",
-              decoded<DecryptRequest>(decode_decrypt, [services](const DecryptRequest& r) { return services->decrypt(r); }, status::bad_request));
+              decoded<DecryptRequest>(decode_decrypt, [services](const DecryptRequest& r) { return services->decrypt(r); }, always(status::bad_request)));
   router->add(verb::post, "/v1/encryption/encrypt",
-              decoded<EncryptRequest>(decode_encrypt, [services](const EncryptRequest& r) { return services->encrypt(r); }, status::bad_request));
+              decoded<EncryptRequest>(decode_encrypt, [services](const EncryptRequest& r) { return services->encrypt(r); },
+                                      // The client's key is the only input that can be wrong (p384.hpp
+                                      // names it); anything else is ours (randomness, OpenSSL).
+                                      [](const Error& e) {
+                                        return e.message.rfind("client_public_key", 0) == 0 ? status::bad_request
+                                                                                            : status::internal_server_error;
+                                      }));
   return router;
 }
 

@@ -105,7 +105,7 @@ TEST(ApiRequests, BadQuantitiesAreRefusedNamingTheField) {
     const char* says;
   };
   for (const auto& c : {Case{"gas_limit", json(-1), "payload.gas_limit: must not be negative"},
-                        Case{"gas_limit", json(1.5), "payload.gas_limit: expected a hex string or an integer, got a fractional number"},
+                        Case{"gas_limit", json(1.5), "payload.gas_limit: expected a hex string or an integer, got a number that is not an integer in range"},
                         Case{"nonce", json(std::uint64_t{1} << 53), "payload.nonce: integers above 2^53-1"},
                         Case{"chain_id", json("0xzz"), "payload.chain_id"},
                         Case{"value", json("0x1" + std::string(64, '0')), "payload.value"},

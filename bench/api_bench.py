@@ -22,13 +22,12 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 
-from simbench import build_app_eif, free_port, run_wrk, status_field, wait_for
+from simbench import Sleeve, build_app_eif, free_port, run_wrk, status_field, stop_all, wait_for
 
 API_PORT = 9000
 CONNECTIONS = 64
@@ -82,15 +81,9 @@ def main():
     procs = []
     try:
         eif, manifest_path = build_app_eif(build, work, app, free_port(), 256, f"api:\n  listen_port: {API_PORT}\n")
-        out_path, err_path = os.path.join(work, "out.txt"), os.path.join(work, "err.txt")
-        with open(out_path, "w") as out, open(err_path, "w") as err:
-            procs.append(subprocess.Popen(
-                [os.path.join(build, "enclaver-run"), "--simulate", "--eif", eif, "--manifest", manifest_path,
-                 "--sim-root", os.path.join(work, "sim-root.pem"), "--ingress-address", "127.0.0.1", "--grace-period", "2"],
-                stdout=out, stderr=err, start_new_session=True))
-        text = lambda path: open(path).read()
-        wait_for("the app", lambda: "the app is running" in text(err_path))
-        odyn_pid = int(re.search(r"\(PID (\d+) on the host\)", text(err_path)).group(1))
+        sleeve = Sleeve(build, work, eif, manifest_path)
+        procs.append(sleeve.process)
+        odyn_pid = sleeve.odyn_pid
         netns = ["nsenter", f"--net=/proc/{odyn_pid}/ns/net", "--"]
         api = f"http://127.0.0.1:{API_PORT}"
         address = wait_for("the API", lambda: subprocess.run([*netns, "curl", "-sf", f"{api}/v1/eth/address"],
@@ -135,17 +128,7 @@ def main():
         print(f"  (one signed answer: {signed.strip()[:100]}...)")
         return 0
     finally:
-        for p in procs:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
+        stop_all(procs)
         shutil.rmtree(work, ignore_errors=True)
 
 

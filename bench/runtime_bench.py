@@ -19,14 +19,13 @@ import os
 import re
 import resource
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-from simbench import build_app_eif, free_port, run_wrk, status_field, wait_for
+from simbench import Sleeve, build_app_eif, free_port, run_wrk, status_field, stop_all, wait_for
 
 IDLE_CONNECTIONS = 10_000
 # An idle relayed connection holds 2 descriptors in odyn and in the sleeve
@@ -59,16 +58,10 @@ def main():
         port, direct_port = free_port(), free_port()
         eif, manifest_path = build_app_eif(build, work, app, port, 1024)
 
-        out_path, err_path = os.path.join(work, "out.txt"), os.path.join(work, "err.txt")
-        with open(out_path, "w") as out, open(err_path, "w") as err:
-            procs.append(subprocess.Popen(
-                [os.path.join(build, "enclaver-run"), "--simulate", "--eif", eif, "--manifest", manifest_path,
-                 "--sim-root", os.path.join(work, "sim-root.pem"), "--ingress-address", "127.0.0.1", "--grace-period", "2"],
-                stdout=out, stderr=err, start_new_session=True))
-        text = lambda path: open(path).read()
-        wait_for("the app", lambda: "the app is running" in text(err_path))
-        odyn_pid = int(re.search(r"\(PID (\d+) on the host\)", text(err_path)).group(1))
-        launch = wait_for("odyn's launch line", lambda: re.search(r"([\d.]+) ms after odyn started", text(out_path)))
+        sleeve = Sleeve(build, work, eif, manifest_path)
+        procs.append(sleeve.process)
+        odyn_pid = sleeve.odyn_pid
+        launch = wait_for("odyn's launch line", lambda: re.search(r"([\d.]+) ms after odyn started", sleeve.stdout()))
         procs.append(subprocess.Popen([app, str(direct_port)], stdout=subprocess.DEVNULL, start_new_session=True))
         for p in (port, direct_port):
             wait_for(f"port {p}", lambda p=p: subprocess.run(["curl", "-sf", f"http://127.0.0.1:{p}/hello"],
@@ -111,17 +104,7 @@ def main():
         print(f"    idle RSS: {idle_rss / 1024:.1f} MiB (goal <= 8 MiB)")
         return 0
     finally:
-        for p in procs:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
+        stop_all(procs)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -4,6 +4,7 @@ never boots the kernel). A module, not a benchmark: scripts/bench runs only
 *_bench.py files."""
 import os
 import re
+import signal
 import socket
 import subprocess
 import time
@@ -81,3 +82,41 @@ def status_field(pid, key):
             if line.startswith(key + ":"):
                 return int(line.split()[1])
     return 0
+
+
+class Sleeve:
+    """`enclaver-run --simulate` on an EIF, in its own process group, its
+    output in `work`; started once the app runs, with odyn's host PID."""
+
+    def __init__(self, build, work, eif, manifest_path):
+        self.out_path, self.err_path = os.path.join(work, "out.txt"), os.path.join(work, "err.txt")
+        with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
+            self.process = subprocess.Popen(
+                [os.path.join(build, "enclaver-run"), "--simulate", "--eif", eif, "--manifest", manifest_path,
+                 "--sim-root", os.path.join(work, "sim-root.pem"), "--ingress-address", "127.0.0.1", "--grace-period", "2"],
+                stdout=out, stderr=err, start_new_session=True)
+        wait_for("the app", lambda: "the app is running" in self.stderr())
+        self.odyn_pid = int(re.search(r"\(PID (\d+) on the host\)", self.stderr()).group(1))
+
+    def stdout(self):
+        with open(self.out_path) as f:
+            return f.read()
+
+    def stderr(self):
+        with open(self.err_path) as f:
+            return f.read()
+
+
+def stop_all(processes):
+    """SIGTERM to each process group, then SIGKILL to those still there after 15 s."""
+    for p in processes:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for p in processes:
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()

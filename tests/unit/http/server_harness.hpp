@@ -48,6 +48,7 @@
 #include "common/fd.hpp"
 #include "http/json.hpp"
 #include "http/server.hpp"
+#include "tests/support/raw_client.hpp"
 
 namespace enclaver::http::testing {
 
@@ -129,56 +130,11 @@ class ServerUnderTest {
 
 // ---- raw clients -------------------------------------------------------------
 
-// A blocking TCP connection to 127.0.0.1:port with a 10 s receive timeout.
-inline Fd connect_to(std::uint16_t port) {
-  Fd fd(::socket(AF_INET, SOCK_STREAM, 0));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
-    throw std::runtime_error("cannot connect to the server");
-  timeval timeout{10, 0};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  return fd;
-}
-
-// False when the server stopped taking bytes (closed or reset).
-inline bool send_text(int fd, std::string_view text) {
-  while (!text.empty()) {
-    ssize_t n = ::send(fd, text.data(), text.size(), MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    text.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
-struct Received {
-  std::string bytes;
-  int end_errno = 0;  // 0: the server closed cleanly (FIN); else recv's errno (ECONNRESET, EAGAIN: timed out)
-};
-
-// Everything until the server closes (or 10 s pass).
-inline Received read_to_end(int fd) {
-  Received out;
-  char buffer[16 * 1024];
-  for (;;) {
-    ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-    if (n == 0) return out;
-    if (n < 0) {
-      out.end_errno = errno;
-      return out;
-    }
-    out.bytes.append(buffer, static_cast<std::size_t>(n));
-  }
-}
-
-// Sends `request` and returns all the server answers before closing.
-inline Received raw_exchange(std::uint16_t port, std::string_view request) {
-  Fd fd = connect_to(port);
-  send_text(fd.get(), request);
-  return read_to_end(fd.get());
-}
+using enclaver::testing::connect_to;
+using enclaver::testing::raw_exchange;
+using enclaver::testing::read_to_end;
+using enclaver::testing::Received;
+using enclaver::testing::send_text;
 
 // One response read off a raw connection (its Content-Length body), leaving
 // what follows in `pending`. Throws when the connection ends first.

@@ -5,12 +5,6 @@
 // gives it.
 #pragma once
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <map>
 #include <string>
@@ -25,6 +19,7 @@
 #include "common/temp_dir.hpp"
 #include "odyn/api/start.hpp"
 #include "sleeve/sim_nsm.hpp"
+#include "tests/support/raw_client.hpp"
 
 namespace enclaver::odyn::api::testing {
 
@@ -45,35 +40,6 @@ struct Reply {
   std::string raw;
   nlohmann::json json() const { return nlohmann::json::parse(body, nullptr, false); }
 };
-
-// Writes `bytes` to 127.0.0.1:port and reads until the server closes (or 10 s).
-inline std::string exchange_raw(std::uint16_t port, const std::string& bytes) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    ::close(fd);
-    return "connect failed";
-  }
-  for (std::size_t sent = 0; sent < bytes.size();) {
-    const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;  // the server may answer (413) before reading everything
-    sent += static_cast<std::size_t>(n);
-  }
-  std::string answer;
-  char buffer[65536];
-  for (;;) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 10000) <= 0) break;
-    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-    if (n <= 0) break;
-    answer.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return answer;
-}
 
 inline Reply parse_reply(const std::string& raw) {
   Reply reply;
@@ -101,7 +67,7 @@ inline Reply request(std::uint16_t port, const std::string& method, const std::s
   std::string bytes = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extra_headers;
   if (!body.empty() || method == "POST") bytes += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   bytes += "\r\n" + body;
-  return parse_reply(exchange_raw(port, bytes));
+  return parse_reply(enclaver::testing::raw_exchange(port, bytes).bytes);
 }
 
 class ApiHarness {

@@ -42,6 +42,7 @@
 
 #include "common/fd.hpp"
 #include "odyn/egress/proxy.hpp"
+#include "tests/support/raw_client.hpp"
 
 namespace enclaver::odyn::egress::testing {
 
@@ -327,44 +328,15 @@ class ProxyUnderTest {
 
 // ---- clients ----------------------------------------------------------------
 
-// A blocking TCP connection to 127.0.0.1:port with a receive timeout.
-inline Fd connect_to(std::uint16_t port) {
-  Fd fd(::socket(AF_INET, SOCK_STREAM, 0));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
-    throw std::runtime_error("cannot connect to the proxy");
-  timeval timeout{10, 0};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  return fd;
-}
-
-inline void send_text(int fd, std::string_view text) {
-  while (!text.empty()) {
-    ssize_t n = ::send(fd, text.data(), text.size(), MSG_NOSIGNAL);
-    if (n <= 0) return;
-    text.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
+using enclaver::testing::connect_to;
+using enclaver::testing::send_text;
 
 // Everything until the proxy closes (or 10 s pass).
-inline std::string read_to_end(int fd) {
-  std::string out;
-  char buffer[16 * 1024];
-  for (;;) {
-    ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-    if (n <= 0) return out;
-    out.append(buffer, static_cast<std::size_t>(n));
-  }
-}
+inline std::string read_to_end(int fd) { return enclaver::testing::read_to_end(fd).bytes; }
 
 // Sends `request` raw to the proxy and returns all it answers before closing.
 inline std::string raw_exchange(std::uint16_t proxy_port, std::string_view request) {
-  Fd fd = connect_to(proxy_port);
-  send_text(fd.get(), request);
-  return read_to_end(fd.get());
+  return enclaver::testing::raw_exchange(proxy_port, request).bytes;
 }
 
 // Runs a shell command; returns its stdout and exit status.

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cbor/cbor.hpp"
+#include "error_offset.hpp"
 
 namespace {
 
@@ -24,15 +25,7 @@ void require(bool ok) {
   if (!ok) std::abort();
 }
 
-// The N of "offset N: ...", or SIZE_MAX if the message has another shape.
-std::size_t offset_of(const std::string& message) {
-  if (message.rfind("offset ", 0) != 0) return SIZE_MAX;
-  std::size_t n = 0, i = 7;
-  if (i >= message.size() || message[i] < '0' || message[i] > '9') return SIZE_MAX;
-  while (i < message.size() && message[i] >= '0' && message[i] <= '9') n = n * 10 + static_cast<std::size_t>(message[i++] - '0');
-  if (message.compare(i, 2, ": ") != 0) return SIZE_MAX;
-  return n;
-}
+using enclaver::fuzzing::offset_of;
 
 }  // namespace
 

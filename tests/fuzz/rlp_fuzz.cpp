@@ -17,6 +17,7 @@
 #include "crypto/eip1559.hpp"
 #include "crypto/keccak.hpp"
 #include "crypto/rlp.hpp"
+#include "error_offset.hpp"
 
 namespace {
 
@@ -26,15 +27,7 @@ void require(bool ok) {
   if (!ok) __builtin_trap();
 }
 
-// The N of "offset N: ...", or SIZE_MAX if the message has another shape.
-std::size_t offset_of(const std::string& message) {
-  if (message.rfind("offset ", 0) != 0) return SIZE_MAX;
-  std::size_t n = 0, i = 7;
-  if (i >= message.size() || message[i] < '0' || message[i] > '9') return SIZE_MAX;
-  while (i < message.size() && message[i] >= '0' && message[i] <= '9') n = n * 10 + static_cast<std::size_t>(message[i++] - '0');
-  if (message.compare(i, 2, ": ") != 0) return SIZE_MAX;
-  return n;
-}
+using enclaver::fuzzing::offset_of;
 
 void check_transaction(std::span<const std::uint8_t> raw) {
   auto tx = decode_unsigned_eip1559(raw);
